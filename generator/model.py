@@ -1,0 +1,475 @@
+"""The spec model: frozen, typed objects built once from module_spec.yaml.
+
+Parsing happens in two passes, as in torchgen: each entry is parsed on its own
+(keys, types, identifiers), then `_check_cross_references` applies the rules
+that span entries (duplicate names, tools pointing at methods, schemas that
+must match a method's arguments). Every error names `file:line` and the fix.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator.errors import SpecError
+from generator.located_yaml import LocatedDict, LocatedList, load_located
+from generator.types import BUILTIN_TYPES, SUPPORTED_BASES, GodotType, object_type, supported_type_names
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_FILE_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
+# C++ words a generated identifier must not be (Python's keywords are checked too,
+# so a name stays usable from the generator's own code and from GDScript).
+_CPP_RESERVED = frozenset(
+    "auto bool break case catch char class const continue default delete do double else enum "
+    "explicit extern false float for friend goto if inline int long namespace new operator private "
+    "protected public register return short signed sizeof static struct switch template this throw "
+    "true try typedef union unsigned using virtual void volatile while".split()
+)
+
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str
+    line: int
+
+    def error(self, message: str) -> SpecError:
+        return SpecError(self.path, self.line, message)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Argument:
+    name: str
+    type: GodotType
+    default: Any  # `_NO_DEFAULT` when the argument is required
+    location: Location
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not _NO_DEFAULT
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    args: tuple[Argument, ...]
+    returns: GodotType
+    is_const: bool  # a C++ const member function (getters)
+    doc: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    args: tuple[Argument, ...]
+    doc: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    name: str
+    inherits: str
+    exposed: bool
+    file: str  # stem of the hand-written and generated C++ files
+    brief: str
+    description: str
+    methods: tuple[Method, ...]
+    signals: tuple[Signal, ...]
+    location: Location
+
+    def method(self, name: str) -> Method | None:
+        return next((m for m in self.methods if m.name == name), None)
+
+    @property
+    def macro_prefix(self) -> str:
+        return self.file.upper()
+
+
+@dataclass(frozen=True)
+class McpTool:
+    name: str
+    class_name: str
+    method_name: str
+    description: str
+    input_schema: dict[str, Any]  # plain JSON-compatible data, keys as written
+    location: Location
+    method_location: Location  # of the 'method' key, for errors about the target
+    schema_location: Location  # of the 'input_schema' key, for errors about the schema
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    name: str
+    support_header: str
+    initialize: str
+    uninitialize: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: str
+    module: ModuleInfo
+    classes: tuple[ClassSpec, ...]
+    tools: tuple[McpTool, ...]
+
+    def find_class(self, name: str) -> ClassSpec | None:
+        return next((c for c in self.classes if c.name == name), None)
+
+    @property
+    def exposed_classes(self) -> tuple[ClassSpec, ...]:
+        return tuple(c for c in self.classes if c.exposed)
+
+
+# --- per-entry parsing ---------------------------------------------------------------
+
+
+class _Entry:
+    """One YAML mapping being parsed: hands out keys and rejects leftovers."""
+
+    def __init__(self, data: Any, location: Location, what: str) -> None:
+        if not isinstance(data, LocatedDict):
+            raise location.error(f"{what} must be a mapping of keys to values, got {_kind(data)}")
+        self.data = data
+        self.location = Location(location.path, data.line)
+        self.what = what
+        self.taken: set[str] = set()
+
+    def at(self, key: str) -> Location:
+        return Location(self.location.path, self.data.key_lines.get(key, self.location.line))
+
+    def _get(self, key: str, required: bool) -> Any:
+        self.taken.add(key)
+        if key not in self.data:
+            if required:
+                raise self.location.error(f"{self.what} is missing required key '{key}'")
+            return _NO_DEFAULT
+        return self.data[key]
+
+    def string(self, key: str, required: bool = True, default: str = "") -> str:
+        value = self._get(key, required)
+        if value is _NO_DEFAULT:
+            return default
+        if not isinstance(value, str):
+            raise self.at(key).error(f"'{key}' of {self.what} must be a string, got {_kind(value)}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, False)
+        if value is _NO_DEFAULT:
+            return default
+        if not isinstance(value, bool):
+            raise self.at(key).error(f"'{key}' of {self.what} must be true or false, got {_kind(value)}")
+        return value
+
+    def items(self, key: str) -> list[tuple[Any, Location]]:
+        value = self._get(key, False)
+        if value is _NO_DEFAULT or value is None:
+            return []
+        if not isinstance(value, LocatedList):
+            raise self.at(key).error(f"'{key}' of {self.what} must be a list, got {_kind(value)}")
+        return [(item, Location(self.location.path, line)) for item, line in zip(value, value.item_lines)]
+
+    def raw(self, key: str, required: bool = True) -> Any:
+        return self._get(key, required)
+
+    def finish(self) -> None:
+        leftovers = [k for k in self.data if k not in self.taken]
+        if leftovers:
+            key = leftovers[0]
+            allowed = ", ".join(sorted(self.taken))
+            raise self.at(key).error(f"unknown key '{key}' in {self.what}; allowed keys: {allowed}")
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, LocatedDict):
+        return "a mapping"
+    if isinstance(value, LocatedList):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _identifier(name: str, location: Location, what: str) -> str:
+    if not _IDENTIFIER.match(name) or name in _CPP_RESERVED or keyword.iskeyword(name):
+        raise location.error(
+            f"{what} name '{name}' is not a usable identifier; use letters, digits and '_' "
+            "(not starting with a digit, not a C++ or Python keyword)"
+        )
+    return name
+
+
+def _snake_case(class_name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", class_name).lower()
+
+
+def _default_fits(value: Any, godot_type: GodotType) -> bool:
+    # bool is an int in Python; an int default must not accept `true`.
+    if isinstance(value, bool) and bool not in godot_type.default_kinds:
+        return False
+    if isinstance(value, (dict, list)) and value:
+        return False  # only empty containers: their C++ and doc spellings are unambiguous
+    return isinstance(value, godot_type.default_kinds)
+
+
+class _Parser:
+    def __init__(self, path: str, class_names: set[str]) -> None:
+        self.path = path
+        self.class_names = class_names
+
+    def type_named(self, name: Any, location: Location, what: str, allow_void: bool) -> GodotType:
+        if not isinstance(name, str):
+            raise location.error(f"type of {what} must be a string naming a type, got {_kind(name)}")
+        if name in self.class_names:
+            return object_type(name)
+        godot_type = BUILTIN_TYPES.get(name)
+        if godot_type is None or (godot_type.is_void and not allow_void):
+            choices = supported_type_names(include_void=allow_void)
+            raise location.error(
+                f"unsupported type '{name}' for {what}; use one of: {choices}, or a class declared in this spec"
+            )
+        return godot_type
+
+    def argument(self, data: Any, location: Location, owner: str) -> Argument:
+        entry = _Entry(data, location, f"an argument of {owner}")
+        name = _identifier(entry.string("name"), entry.at("name"), "argument")
+        what = f"argument '{name}' of {owner}"
+        godot_type = self.type_named(entry.raw("type"), entry.at("type"), what, allow_void=False)
+        default = entry.raw("default", required=False)
+        if default is not _NO_DEFAULT and not _default_fits(default, godot_type):
+            raise entry.at("default").error(
+                f"default {default!r} of {what} does not fit its type {godot_type.name}; "
+                "give a literal of that type (containers: only {} or [])"
+            )
+        entry.finish()
+        return Argument(name, godot_type, default, entry.location)
+
+    def arguments(self, entry: _Entry, owner: str) -> tuple[Argument, ...]:
+        args = [self.argument(item, loc, owner) for item, loc in entry.items("args")]
+        seen: dict[str, Argument] = {}
+        for arg in args:
+            if arg.name in seen:
+                raise arg.location.error(
+                    f"duplicate argument '{arg.name}' of {owner} (first at line {seen[arg.name].location.line}); "
+                    "rename one"
+                )
+            seen[arg.name] = arg
+        for before, arg in zip(args, args[1:]):
+            if before.has_default and not arg.has_default:
+                raise arg.location.error(
+                    f"argument '{arg.name}' of {owner} needs a default because '{before.name}' before it has one"
+                )
+        return tuple(args)
+
+    def method(self, data: Any, location: Location, class_name: str) -> Method:
+        entry = _Entry(data, location, f"a method of {class_name}")
+        name = _identifier(entry.string("name"), entry.at("name"), "method")
+        owner = f"{class_name}.{name}"
+        entry.what = f"method {owner}"
+        args = self.arguments(entry, owner)
+        returns = self.type_named(entry.string("returns"), entry.at("returns"), f"the return of {owner}", True)
+        is_const = entry.boolean("const", default=False)
+        doc = entry.string("doc").strip()
+        if not doc:
+            raise entry.at("doc").error(f"method {owner} has an empty 'doc'; say what it does and returns")
+        entry.finish()
+        return Method(name, args, returns, is_const, doc, entry.location)
+
+    def signal(self, data: Any, location: Location, class_name: str) -> Signal:
+        entry = _Entry(data, location, f"a signal of {class_name}")
+        name = _identifier(entry.string("name"), entry.at("name"), "signal")
+        entry.what = f"signal {class_name}.{name}"
+        args = self.arguments(entry, f"signal {class_name}.{name}")
+        for arg in args:
+            if arg.has_default:
+                raise arg.location.error(f"signal argument '{arg.name}' cannot have a default; remove it")
+        doc = entry.string("doc").strip()
+        entry.finish()
+        return Signal(name, args, doc, entry.location)
+
+    def class_spec(self, data: Any, location: Location) -> ClassSpec:
+        entry = _Entry(data, location, "a class")
+        name = entry.string("name")
+        if not _CLASS_NAME.match(name):
+            raise entry.at("name").error(f"class name '{name}' must be CamelCase letters and digits")
+        entry.what = f"class {name}"
+        inherits = entry.string("inherits")
+        if inherits not in SUPPORTED_BASES:
+            raise entry.at("inherits").error(
+                f"class {name} inherits '{inherits}'; use one of: {', '.join(SUPPORTED_BASES)}"
+            )
+        file = entry.string("file", required=False, default=_snake_case(name))
+        if not _FILE_STEM.match(file):
+            raise entry.at("file").error(f"'file' of class {name} must be a lower_snake_case file stem, got '{file}'")
+        exposed = entry.boolean("exposed", default=True)
+        brief = entry.string("brief").strip()
+        description = entry.string("description", required=False).strip()
+        methods = tuple(self.method(item, loc, name) for item, loc in entry.items("methods"))
+        signals = tuple(self.signal(item, loc, name) for item, loc in entry.items("signals"))
+        entry.finish()
+        return ClassSpec(name, inherits, exposed, file, brief, description, methods, signals, entry.location)
+
+    def tool(self, data: Any, location: Location) -> McpTool:
+        entry = _Entry(data, location, "an MCP tool")
+        name = entry.string("name")
+        if not re.match(r"^[A-Za-z0-9_.-]{1,128}$", name):
+            raise entry.at("name").error(
+                f"MCP tool name '{name}' must be 1-128 letters, digits, '_', '-' or '.'"
+            )
+        entry.what = f"MCP tool '{name}'"
+        target = entry.string("method")
+        if not re.match(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$", target):
+            raise entry.at("method").error(
+                f"'method' of MCP tool '{name}' must be ClassName.method_name, got '{target}'"
+            )
+        class_name, method_name = target.split(".")
+        description = entry.string("description").strip()
+        schema = entry.raw("input_schema")
+        if not isinstance(schema, LocatedDict) or schema.get("type") != "object":
+            raise entry.at("input_schema").error(
+                f"'input_schema' of MCP tool '{name}' must be a JSON Schema mapping with 'type: object'"
+            )
+        properties = schema.get("properties", {})
+        if not isinstance(properties, dict):
+            raise entry.at("input_schema").error(f"'properties' of the input_schema of '{name}' must be a mapping")
+        required = schema.get("required", [])
+        if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+            raise entry.at("input_schema").error(f"'required' of the input_schema of '{name}' must be a list of names")
+        entry.finish()
+        return McpTool(
+            name, class_name, method_name, description, _plain(schema), entry.location, entry.at("method"),
+            entry.at("input_schema"),
+        )
+
+    def module(self, data: Any, location: Location) -> ModuleInfo:
+        entry = _Entry(data, location, "'module'")
+        name = _identifier(entry.string("name"), entry.at("name"), "module")
+        header = entry.string("support_header")
+        init = _identifier(entry.string("initialize"), entry.at("initialize"), "initialize hook")
+        uninit = _identifier(entry.string("uninitialize"), entry.at("uninitialize"), "uninitialize hook")
+        entry.finish()
+        return ModuleInfo(name, header, init, uninit, entry.location)
+
+
+def _plain(value: Any) -> Any:
+    """Strips the Located wrappers so schemas are ordinary JSON data."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# --- rules across entries ---------------------------------------------------------------
+
+
+def _check_unique(items: tuple[Any, ...], what: str) -> None:
+    seen: dict[str, Any] = {}
+    for item in items:
+        if item.name in seen:
+            raise item.location.error(
+                f"duplicate {what} '{item.name}' (first at line {seen[item.name].location.line}); "
+                "rename or remove one"
+            )
+        seen[item.name] = item
+
+
+def _check_tool_schema(tool: McpTool, method: Method) -> None:
+    properties: dict[str, Any] = tool.input_schema.get("properties", {})
+    args = {a.name: a for a in method.args}
+    target = f"{tool.class_name}.{tool.method_name}"
+    for prop, prop_schema in properties.items():
+        arg = args.get(prop)
+        if arg is None:
+            raise tool.schema_location.error(
+                f"input_schema property '{prop}' of MCP tool '{tool.name}' is not an argument of {target}; "
+                f"its arguments are: {', '.join(args) or '(none)'}"
+            )
+        json_type = prop_schema.get("type") if isinstance(prop_schema, dict) else None
+        if json_type is not None and "" not in arg.type.json_types and json_type not in arg.type.json_types:
+            raise tool.schema_location.error(
+                f"input_schema property '{prop}' of MCP tool '{tool.name}' has type '{json_type}' but argument "
+                f"'{prop}' of {target} is {arg.type.name}; use type '{arg.type.json_types[0]}'"
+            )
+    required = set(tool.input_schema.get("required", []))
+    for arg in method.args:
+        if not arg.has_default and arg.name not in properties:
+            raise tool.schema_location.error(
+                f"argument '{arg.name}' of {target} has no default, so MCP tool '{tool.name}' must declare it "
+                "under input_schema 'properties' and 'required'"
+            )
+        if not arg.has_default and arg.name not in required:
+            raise tool.schema_location.error(
+                f"argument '{arg.name}' of {target} has no default; list it in the input_schema 'required' "
+                f"of MCP tool '{tool.name}'"
+            )
+    for name in required - set(properties):
+        raise tool.schema_location.error(f"MCP tool '{tool.name}' requires '{name}', which is not under 'properties'")
+
+
+def _check_cross_references(spec: Spec) -> None:
+    _check_unique(spec.classes, "class")
+    files = {}
+    for cls in spec.classes:
+        if cls.file in files:
+            raise cls.location.error(f"class {cls.name} uses file stem '{cls.file}' like {files[cls.file]}; set 'file'")
+        files[cls.file] = cls.name
+        _check_unique(cls.methods, f"method in class {cls.name}")
+        _check_unique(cls.signals, f"signal in class {cls.name}")
+    _check_unique(spec.tools, "MCP tool")
+    for tool in spec.tools:
+        cls = spec.find_class(tool.class_name)
+        if cls is None:
+            raise tool.method_location.error(
+                f"MCP tool '{tool.name}' points at class {tool.class_name}, which this spec does not declare"
+            )
+        method = cls.method(tool.method_name)
+        if method is None:
+            raise tool.method_location.error(
+                f"MCP tool '{tool.name}' points at {tool.class_name}.{tool.method_name}, which is not a method of "
+                f"{tool.class_name}; declare the method or fix 'method'"
+            )
+        if method.returns.is_void:
+            raise tool.method_location.error(f"MCP tool '{tool.name}' points at a void method; a tool must return a result")
+        _check_tool_schema(tool, method)
+
+
+# --- entry point ----------------------------------------------------------------------
+
+
+def parse_spec(text: str, path: str) -> Spec:
+    """Parses and validates spec `text`; `path` is used in error messages."""
+    data = load_located(text, path)
+    top = _Entry(data, Location(path, 1), "the spec's top level")
+    class_items = top.items("classes")
+    if not class_items:
+        raise top.location.error("the spec declares no 'classes'; add at least one")
+    class_names = {item.get("name") for item, _ in class_items if isinstance(item, dict)}
+    parser = _Parser(path, {n for n in class_names if isinstance(n, str)})
+    module = parser.module(top.raw("module"), top.at("module"))
+    classes = tuple(parser.class_spec(item, loc) for item, loc in class_items)
+    tools = tuple(parser.tool(item, loc) for item, loc in top.items("mcp_tools"))
+    top.finish()
+    spec = Spec(path, module, classes, tools)
+    _check_cross_references(spec)
+    return spec
+
+
+def load_spec(path: Path, display_path: str | None = None) -> Spec:
+    """Reads and parses the spec file at `path`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SpecError(str(path), 1, f"cannot read the spec: {error.strerror}; check the path") from error
+    return parse_spec(text, display_path or str(path))

@@ -1,0 +1,221 @@
+"""Renders a validated Spec into the files of the Godot module, in memory.
+
+Templates stay dumb: every spelling decision (C++ signatures, defaults, doc
+escaping, JSON) is a filter defined here, so it can be unit-tested and the
+templates only place text. Output is deterministic: sorted where order does
+not carry meaning, no timestamps, no absolute paths.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as _xml_escape
+
+import jinja2
+
+from generator.model import Argument, ClassSpec, McpTool, Method, Spec
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = REPO_ROOT / "templates"
+HANDWRITTEN_DIR = REPO_ROOT / "src"
+# Hand-written files copied verbatim into the module (no banner: they are
+# sources in their own right; edit them in src/).
+HANDWRITTEN_SUFFIXES = (".h", ".cpp", ".inc")
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    relative_path: str  # inside the module directory, '/'-separated
+    content: str
+
+
+# --- filters ----------------------------------------------------------------------
+
+
+def cpp_string(text: str) -> str:
+    """A C++ string literal for `text` (UTF-8 kept; quotes, backslashes, newlines escaped)."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def _float_literal(value: float) -> str:
+    text = repr(float(value))
+    return text if any(c in text for c in ".en") else text + ".0"
+
+
+def cpp_default(arg: Argument) -> str:
+    """The C++ expression for an argument's default value."""
+    value = arg.default
+    kind = arg.type.name
+    if kind == "Variant" and value is None:
+        return "Variant()"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if kind == "float":
+        return _float_literal(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_literal(value)
+    if isinstance(value, str):
+        return f"String({cpp_string(value)})" if kind == "Variant" else cpp_string(value)
+    if value is None:  # a null object reference
+        return f"Ref<{kind}>()"
+    return f"{kind}()"  # empty Dictionary, Array or packed array
+
+
+def doc_default(arg: Argument) -> str:
+    """The default as Godot's doc XML writes it (before XML escaping)."""
+    value = arg.default
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if arg.type.name == "float":
+        return _float_literal(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return f'"{value}"'
+    if arg.type.name.startswith("Packed"):
+        return f"{arg.type.name}()"
+    return "{}" if isinstance(value, dict) else "[]"
+
+
+def cpp_parameters(args: tuple[Argument, ...], with_defaults: bool = True) -> str:
+    parts = []
+    for arg in args:
+        text = f"{arg.type.cpp_arg}p_{arg.name}" if arg.type.cpp_arg.endswith("&") else f"{arg.type.cpp_arg} p_{arg.name}"
+        if with_defaults and arg.has_default:
+            text += f" = {cpp_default(arg)}"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def d_method(method: Method) -> str:
+    names = [cpp_string(method.name)] + [cpp_string(a.name) for a in method.args]
+    return f"D_METHOD({', '.join(names)})"
+
+
+def defvals(method: Method) -> str:
+    """The trailing DEFVAL(...) arguments of a bind_method call, or ''."""
+    return "".join(f", DEFVAL({cpp_default(a)})" for a in method.args if a.has_default)
+
+
+def property_info(arg: Argument) -> str:
+    name = cpp_string(arg.name)
+    if arg.type.variant_type == "OBJECT":
+        return f'PropertyInfo(Variant::OBJECT, {name}, PROPERTY_HINT_RESOURCE_TYPE, "{arg.type.name}")'
+    if arg.type.name == "Variant":
+        return f'PropertyInfo(Variant::NIL, {name}, PROPERTY_HINT_NONE, "", PROPERTY_USAGE_NIL_IS_VARIANT)'
+    return f"PropertyInfo(Variant::{arg.type.variant_type}, {name})"
+
+
+def xml_text(text: str) -> str:
+    return _xml_escape(text)
+
+
+def xml_attr(text: str) -> str:
+    return _xml_escape(text, {'"': "&quot;"})
+
+
+def indent_lines(text: str, tabs: int) -> str:
+    """Indents every line of doc text by `tabs` tabs, as Godot's doc XML does."""
+    prefix = "\t" * tabs
+    return "\n".join(prefix + line if line else "" for line in text.splitlines())
+
+
+def json_compact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sorted_by_name(items: Any) -> list[Any]:
+    return sorted(items, key=lambda item: item.name)
+
+
+# --- environment and plan ---------------------------------------------------------------
+
+
+def make_environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # C++, Python and XML are escaped by explicit filters
+    )
+    env.filters.update(
+        cpp_string=cpp_string,
+        cpp_default=cpp_default,
+        doc_default=doc_default,
+        cpp_parameters=cpp_parameters,
+        d_method=d_method,
+        defvals=defvals,
+        property_info=property_info,
+        xml_text=xml_text,
+        xml_attr=xml_attr,
+        indent_lines=indent_lines,
+        json_compact=json_compact,
+        sorted_by_name=sorted_by_name,
+    )
+    return env
+
+
+def _banner(comment: str) -> str:
+    return (
+        f"{comment} Generated from module_spec.yaml by generator/ (python -m generator)."
+        f" Edits will be lost: change the spec, templates/ or src/ instead."
+    )
+
+
+def _tool_method(spec: Spec, tool: McpTool) -> Method:
+    cls = spec.find_class(tool.class_name)
+    method = cls.method(tool.method_name) if cls else None
+    if method is None:  # parse_spec has checked this; reaching here is a generator bug
+        raise RuntimeError(f"tool {tool.name} lost its method")
+    return method
+
+
+def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[RenderedFile]:
+    """Every file of the module, rendered in memory, sorted by path."""
+    env = make_environment()
+    context: dict[str, Any] = {
+        "spec": spec,
+        "module": spec.module,
+        "classes": spec.classes,
+        "exposed_classes": sorted_by_name(spec.exposed_classes),
+        "tools": sorted_by_name(spec.tools),
+        "tool_methods": {tool.name: _tool_method(spec, tool) for tool in spec.tools},
+        "cpp_banner": _banner("//"),
+        "py_banner": _banner("#"),
+        "xml_banner": _banner(""),
+    }
+    files: list[RenderedFile] = []
+
+    def render(template: str, out: str, **extra: Any) -> None:
+        files.append(RenderedFile(out, env.get_template(template).render(**context, **extra)))
+
+    render("register_types.h.j2", "register_types.h")
+    render("register_types.cpp.j2", "register_types.cpp")
+    render("config.py.j2", "config.py")
+    render("SCsub.j2", "SCsub")
+    render("mcp_tools.gen.cpp.j2", "mcp_tools.gen.cpp")
+    for cls in spec.classes:
+        render("class.gen.h.j2", f"{cls.file}.gen.h", cls=cls)
+        render("class_bind.gen.cpp.j2", f"{cls.file}_bind.gen.cpp", cls=cls)
+    for cls in spec.exposed_classes:
+        render("doc_class.xml.j2", f"doc_classes/{cls.name}.xml", cls=cls)
+    for source in sorted(handwritten_dir.iterdir()):
+        if source.is_file() and source.suffix in HANDWRITTEN_SUFFIXES:
+            files.append(RenderedFile(source.name, source.read_text(encoding="utf-8")))
+    paths = [f.relative_path for f in files]
+    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise RuntimeError(f"two outputs claim {', '.join(duplicates)}; rename the hand-written file in src/")
+    return sorted(files, key=lambda f: f.relative_path)
+
+

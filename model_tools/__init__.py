@@ -1,0 +1,31 @@
+"""Export PyTorch modules to ExecuTorch ``.pte`` files and check them.
+
+Replaces the concept's ``convert_model.py``/``run.py``. CLI::
+
+    python -m model_tools list
+    python -m model_tools export NAME --out path.pte [--backend portable|xnnpack] [--preserve-linear]
+    python -m model_tools export --module file.py:ClassOrFactory [--example-shape 1,4 ...] --out x.pte
+    python -m model_tools verify path.pte --model NAME [--atol 1e-4] [--json]
+    python -m model_tools verify path.pte --module file.py:ClassOrFactory [--example-shape 1,4 ...]
+    python -m model_tools info path.pte [--json]
+    python -m model_tools bench-python path.pte [--input-shape 1 ...] [--iterations 10000] [--warmup 100]
+
+Python API (for test fixtures)::
+
+    from model_tools import export_model, verify
+    pte = export_model("linear", tmp_path / "linear.pte")          # -> Path
+    report = verify(pte, "linear", atol=1e-4)                      # report["ok"] is True
+
+Built-in models and their exported shapes are documented in
+:mod:`model_tools.models`. Importing this package imports torch but not
+executorch (which takes seconds); executorch is imported on first use.
+"""
+
+from __future__ import annotations
+
+from model_tools.errors import UserError
+from model_tools.exporting import BACKENDS, export_model, export_spec
+from model_tools.models import MODELS, ModelSpec
+from model_tools.verifying import verify
+
+__all__ = ["BACKENDS", "MODELS", "ModelSpec", "UserError", "export_model", "export_spec", "verify"]

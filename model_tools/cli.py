@@ -1,0 +1,213 @@
+"""Command line: ``python -m model_tools {export,verify,info,bench-python,list}``.
+
+Exit codes: 0 success, 1 verification mismatch, 2 user error (one line on
+stderr naming the problem and the fix; no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from model_tools.errors import UserError
+
+EXIT_MISMATCH = 1
+EXIT_USER_ERROR = 2
+PROG = "python -m model_tools"
+
+
+def _quiet_import_noise() -> None:
+    """Silence known-harmless warnings printed while importing executorch/torchao.
+
+    torchao logs that its CUDA-only extensions do not load on this CPU build,
+    and torch warns about a pytree API that executorch still uses; neither is
+    actionable and both would bury our one-line messages.
+    """
+    logging.getLogger("torchao").setLevel(logging.ERROR)
+    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=False))
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a positive integer."""
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
+    return int(text)
+
+
+def _shapes(values: Sequence[str] | None) -> list[tuple[int, ...]]:
+    from model_tools.sources import parse_shape
+
+    return [parse_shape(v) for v in values or []]
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a built-in or user model; progress goes to stdout."""
+    from model_tools.exporting import export_spec
+    from model_tools.sources import resolve_model
+
+    label, spec = resolve_model(args.name, args.module, _shapes(args.example_shape))
+    export_spec(label, spec, args.out, args.backend, preserve_linear=args.preserve_linear, log=print)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Compare a .pte with eager PyTorch; exit 1 on mismatch."""
+    from model_tools.verifying import verify
+
+    report = verify(
+        args.pte, args.model, args.atol, module_spec=args.module, example_shapes=_shapes(args.example_shape)
+    )
+    if args.json:
+        _print_json(report)
+    else:
+        print(f"verify {report['pte']} against {report['model']} ({report['cases']} input cases, atol={args.atol:g})")
+        for index, error in enumerate(report["max_abs_error"]):
+            print(f"  output_{index}: max abs error {error:.3g}")
+    if report["ok"]:
+        if not args.json:
+            print("OK")
+        return 0
+    print(f"{PROG}: MISMATCH: {'; '.join(report['problems'])}", file=sys.stderr)
+    return EXIT_MISMATCH
+
+
+def _describe(entry: dict[str, Any], kind: str) -> str:
+    if entry["shape"] is None:
+        return f"  {kind}_{entry['index']}: (not a tensor)"
+    return f"  {kind}_{entry['index']}: {entry['dtype']} {entry['shape']}"
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print methods, I/O dtypes and shapes, operators and delegates of a .pte."""
+    from model_tools.pte_runtime import pte_info, require_file
+
+    info = pte_info(require_file(Path(args.pte)))
+    if args.json:
+        _print_json(info)
+        return 0
+    print(f"{info['path']} ({info['size_bytes']} bytes)")
+    for name, method in info["methods"].items():
+        print(f"method {name}")
+        print("\n".join(_describe(e, "input") for e in method["inputs"]))
+        print("\n".join(_describe(e, "output") for e in method["outputs"]))
+        print(f"  operators: {', '.join(method['operators']) or '(none)'}")
+        print(f"  delegates: {', '.join(method['delegates']) or '(none)'}")
+    return 0
+
+
+def cmd_bench_python(args: argparse.Namespace) -> int:
+    """Median per-call latency through the Python runtime, as JSON on stdout."""
+    import torch
+
+    from model_tools.pte_runtime import (
+        benchmark,
+        inputs_from_metadata,
+        input_mismatches,
+        load_method,
+        require_file,
+    )
+
+    loaded = load_method(require_file(Path(args.pte)), args.method)
+    shapes = _shapes(args.input_shape)
+    inputs = [torch.full(s, 0.5) for s in shapes] if shapes else inputs_from_metadata(loaded)
+    problems = input_mismatches(loaded, inputs)
+    if problems:
+        expected = [e["shape"] for e in _method_inputs(loaded)]
+        fix = " ".join(f"--input-shape {','.join(map(str, s))}" for s in expected if s)
+        raise UserError("; ".join(problems), f"use {fix} (or omit --input-shape)")
+    result = benchmark(loaded, inputs, args.iterations, args.warmup)
+    print(json.dumps(result))
+    return 0
+
+
+def _method_inputs(loaded: Any) -> list[dict[str, Any]]:
+    from model_tools.pte_runtime import method_info
+
+    return method_info(loaded.program, loaded.name)["inputs"]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List built-in models with their example input shapes."""
+    from model_tools.models import MODELS
+
+    for name, factory in MODELS.items():
+        shapes = ", ".join(str(list(t.shape)) for t in factory().example_inputs)
+        print(f"{name}: inputs {shapes}")
+    return 0
+
+
+def _add_model_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--module", metavar="FILE.py:NAME", help="user model: nn.Module class or factory")
+    parser.add_argument(
+        "--example-shape",
+        action="append",
+        metavar="D0,D1,..",
+        help="float32 example input shape for --module (repeat once per input)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands and their options."""
+    from model_tools.exporting import BACKENDS
+
+    parser = argparse.ArgumentParser(prog=PROG, description="Export and check ExecuTorch .pte models.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    export = sub.add_parser("export", help="export a model to .pte")
+    export.add_argument("name", nargs="?", help="built-in model name (see 'list')")
+    export.add_argument("--out", required=True, type=Path, help="output .pte path")
+    export.add_argument("--backend", choices=BACKENDS, default="portable")
+    export.add_argument(
+        "--preserve-linear",
+        action="store_true",
+        help="keep aten.linear (fast, but needs the optimized kernels lib at runtime)",
+    )
+    _add_model_source(export)
+    export.set_defaults(func=cmd_export)
+
+    verify = sub.add_parser("verify", help="compare a .pte with eager PyTorch")
+    verify.add_argument("pte", type=Path)
+    verify.add_argument("--model", help="built-in model name the .pte was exported from")
+    verify.add_argument("--atol", type=float, default=1e-4)
+    verify.add_argument("--json", action="store_true")
+    _add_model_source(verify)
+    verify.set_defaults(func=cmd_verify)
+
+    info = sub.add_parser("info", help="methods and input/output shapes of a .pte")
+    info.add_argument("pte", type=Path)
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=cmd_info)
+
+    bench = sub.add_parser("bench-python", help="per-call latency via ExecuTorch's Python runtime")
+    bench.add_argument("pte", type=Path)
+    bench.add_argument("--input-shape", action="append", metavar="D0,D1,..", help="repeat once per input")
+    bench.add_argument("--iterations", type=_positive_int, default=10000)
+    bench.add_argument("--warmup", type=int, default=100)
+    bench.add_argument("--method", default="forward")
+    bench.set_defaults(func=cmd_bench_python)
+
+    listing = sub.add_parser("list", help="list built-in models")
+    listing.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the subcommand, map UserError to exit code 2."""
+    args = build_parser().parse_args(argv)
+    _quiet_import_noise()
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except UserError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR

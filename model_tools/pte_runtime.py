@@ -1,0 +1,233 @@
+"""Thin layer over ExecuTorch's Python runtime (``executorch.runtime``).
+
+Used API (ExecuTorch 1.5.1)::
+
+    from executorch.runtime import Runtime
+    program = Runtime.get().load_program(Path("model.pte"))
+    program.method_names                 # {"forward"}
+    meta = program.metadata("forward")   # MethodMeta, without loading the method
+    meta.num_inputs(); meta.input_tensor_meta(i).sizes() / .dtype() / .nbytes()
+    method = program.load_method("forward")
+    outputs = method.execute([tensor, ...])   # list of torch.Tensor
+
+It wraps the pybind module ``executorch.extension.pybindings.portable_lib``,
+which links the portable *and* optimized CPU kernels plus the XNNPACK backend;
+a runtime built with fewer kernels (e.g. a game engine module) may reject a
+.pte this one runs. ``info`` lists the operators and delegates a program needs
+so that mismatch is easy to spot.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+
+import torch
+
+from model_tools.errors import UserError
+
+SCALAR_TYPE_NAMES: Mapping[int, str] = MappingProxyType(
+    {
+        0: "uint8",
+        1: "int8",
+        2: "int16",
+        3: "int32",
+        4: "int64",
+        5: "float16",
+        6: "float32",
+        7: "float64",
+        11: "bool",
+        15: "bfloat16",
+    }
+)
+"""ExecuTorch ScalarType codes (as returned by TensorInfo.dtype()) -> dtype names."""
+
+FORWARD = "forward"
+
+
+@dataclass(frozen=True)
+class LoadedMethod:
+    """A method plus the program that owns it (kept so the program outlives the method)."""
+
+    program: Any
+    method: Any
+    name: str
+
+    def run(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Execute once; returns the outputs as a list of tensors."""
+        return list(self.method.execute(list(inputs)))
+
+
+def require_file(path: Path, what: str = ".pte file") -> Path:
+    """Fail early with a fixable message instead of a runtime-internal error."""
+    if not path.is_file():
+        raise UserError(f"{what} not found: {path}", "check the path or run 'python -m model_tools export' first")
+    return path
+
+
+def load_program(path: Path) -> Any:
+    """Load a .pte with the Python runtime; corrupt files become a UserError."""
+    require_file(path)
+    from executorch.runtime import Runtime
+
+    try:
+        return Runtime.get().load_program(path)
+    except RuntimeError as exc:
+        raise UserError(
+            f"ExecuTorch could not load {path} ({exc})",
+            "re-export it with 'python -m model_tools export'",
+        ) from exc
+
+
+def load_method(path: Path, method_name: str = FORWARD) -> LoadedMethod:
+    """Load one method, naming the available ones if it is missing."""
+    program = load_program(path)
+    if method_name not in program.method_names:
+        available = ", ".join(sorted(program.method_names))
+        raise UserError(f"{path} has no method '{method_name}'", f"use one of: {available}")
+    try:
+        method = program.load_method(method_name)
+    except RuntimeError as exc:
+        raise UserError(
+            f"ExecuTorch could not load method '{method_name}' of {path} ({exc})",
+            "check that this runtime has every operator/backend the program needs (see 'info')",
+        ) from exc
+    return LoadedMethod(program=program, method=method, name=method_name)
+
+
+def dtype_name(code: int) -> str:
+    """Readable dtype for an ExecuTorch ScalarType code."""
+    return SCALAR_TYPE_NAMES.get(int(code), f"scalar_type_{int(code)}")
+
+
+def torch_dtype(code: int) -> torch.dtype:
+    """torch dtype for an ExecuTorch ScalarType code (same numbering as c10)."""
+    name = dtype_name(code)
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise UserError(f"unsupported input dtype code {code}", "only standard numeric dtypes are supported")
+    return dtype
+
+
+def _tensor_info(info: Any, index: int) -> dict[str, Any]:
+    """One input/output description as plain JSON-able data."""
+    return {
+        "index": index,
+        "dtype": dtype_name(info.dtype()),
+        "shape": [int(s) for s in info.sizes()],
+        "nbytes": int(info.nbytes()),
+    }
+
+
+def _io_list(meta: Any, count: int, getter_name: str) -> list[dict[str, Any]]:
+    """Describe each input or output; non-tensor values (ints, None) are marked as such."""
+    getter = getattr(meta, getter_name)
+    entries: list[dict[str, Any]] = []
+    for index in range(count):
+        try:
+            entries.append(_tensor_info(getter(index), index))
+        except RuntimeError:
+            entries.append({"index": index, "dtype": None, "shape": None, "tensor": False})
+    return entries
+
+
+def method_info(program: Any, method_name: str) -> dict[str, Any]:
+    """Inputs and outputs of a method from its metadata (no execution needed)."""
+    meta = program.metadata(method_name)
+    return {
+        "inputs": _io_list(meta, meta.num_inputs(), "input_tensor_meta"),
+        "outputs": _io_list(meta, meta.num_outputs(), "output_tensor_meta"),
+    }
+
+
+def program_requirements(data: bytes) -> dict[str, dict[str, list[str]]]:
+    """Operators and delegates each method needs, read from the flatbuffer.
+
+    Uses ExecuTorch's (private) deserializer; this is what tells you whether a
+    runtime with portable kernels only can run the program.
+    """
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    program = deserialize_pte_binary(data).program
+    return {
+        plan.name: {
+            "operators": sorted({f"{op.name}.{op.overload}" if op.overload else op.name for op in plan.operators}),
+            "delegates": sorted({delegate.id for delegate in plan.delegates}),
+        }
+        for plan in program.execution_plan
+    }
+
+
+def pte_info(path: Path) -> dict[str, Any]:
+    """Everything ``info`` prints: size, methods, their I/O, operators and delegates."""
+    program = load_program(path)
+    requirements = program_requirements(path.read_bytes())
+    methods = {}
+    for name in sorted(program.method_names):
+        methods[name] = method_info(program, name)
+        methods[name].update(requirements.get(name, {"operators": [], "delegates": []}))
+    return {"path": str(path), "size_bytes": path.stat().st_size, "methods": methods}
+
+
+def inputs_from_metadata(loaded: LoadedMethod, fill: float = 0.5) -> list[torch.Tensor]:
+    """Constant inputs matching the method's declared shapes and dtypes."""
+    meta = loaded.program.metadata(loaded.name)
+    return [
+        torch.full(tuple(info.sizes()), fill, dtype=torch_dtype(info.dtype()))
+        for info in (meta.input_tensor_meta(i) for i in range(meta.num_inputs()))
+    ]
+
+
+def input_mismatches(loaded: LoadedMethod, inputs: Sequence[torch.Tensor]) -> list[str]:
+    """Differences between given inputs and the method's declared inputs (count, shape, dtype).
+
+    The runtime's own error for a mismatch is a generic C++ failure; this
+    names which input is wrong and what it should be.
+    """
+    info = method_info(loaded.program, loaded.name)["inputs"]
+    if len(inputs) != len(info):
+        return [f"method '{loaded.name}' takes {len(info)} input(s), got {len(inputs)}"]
+    problems = []
+    for given, expected in zip(inputs, info):
+        if expected["shape"] is None:
+            continue
+        if list(given.shape) != expected["shape"]:
+            problems.append(
+                f"input_{expected['index']} has shape {list(given.shape)}, the program expects {expected['shape']}"
+            )
+        elif str(given.dtype).removeprefix("torch.") != expected["dtype"]:
+            problems.append(
+                f"input_{expected['index']} has dtype {given.dtype}, the program expects {expected['dtype']}"
+            )
+    return problems
+
+
+def benchmark(
+    loaded: LoadedMethod, inputs: Sequence[torch.Tensor], iterations: int, warmup: int
+) -> dict[str, Any]:
+    """Time ``iterations`` calls individually (perf_counter_ns) after ``warmup`` calls.
+
+    The median is reported because single calls are a few microseconds and
+    the mean is dominated by scheduler noise.
+    """
+    args = list(inputs)
+    execute = loaded.method.execute
+    for _ in range(warmup):
+        execute(args)
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter_ns()
+        execute(args)
+        samples.append(time.perf_counter_ns() - start)
+    samples.sort()
+    return {
+        "median_us": statistics.median(samples) / 1000.0,
+        "iterations": iterations,
+        "warmup": warmup,
+        "min_us": samples[0] / 1000.0,
+        "p90_us": samples[min(len(samples) - 1, int(len(samples) * 0.9))] / 1000.0,
+    }

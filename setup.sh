@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what godot-executorch needs on a Debian 12/13 machine, idempotently:
+#   1. Debian packages for Godot's build (compiler, system libraries),
+#   2. a Python venv with torch, executorch, SCons, the generator's and the
+#      tests' packages, kept in ~/.cache/godot-executorch (shared by every
+#      clone on the machine) and linked here as .venv.
+# Godot's source is fetched by the build itself (see tools/godot_source.py).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+CACHE="${GODOT_EXECUTORCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/godot-executorch}"
+APT_PACKAGES=(g++ pkg-config xz-utils zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev ca-certificates python3-venv)
+
+missing=()
+for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        if command -v sudo >/dev/null; then SUDO=sudo; else
+            echo "setup: error: not root and no sudo; run as root: apt-get install -y ${missing[*]}" >&2
+            exit 1
+        fi
+    else
+        SUDO=
+    fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# One venv per requirements.txt content, so a pin change builds a fresh one.
+PYTHON="${PYTHON:-python3}"
+key=$( (cat requirements.txt; "$PYTHON" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-12)
+venv="$CACHE/venv-$key"
+if [[ ! -x "$venv/bin/python" || ! -f "$venv/.complete" ]]; then
+    echo "setup: creating $venv (torch + executorch: about 1.6 GB, a minute or two)"
+    rm -rf "$venv"
+    mkdir -p "$CACHE"
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt
+    touch "$venv/.complete"
+fi
+ln -sfn "$venv" .venv
+echo "setup: ready. Python: .venv/bin/python; build: .venv/bin/scons platform=linuxbsd"

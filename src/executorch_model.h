@@ -1,0 +1,46 @@
+// ExecuTorchModel: one loaded .pte program. The API bound to GDScript is
+// declared in module_spec.yaml (see executorch_model.gen.h); the C++-only
+// helpers below serve ExecuTorchRuntime.
+
+#pragma once
+
+#include "executorch_model.gen.h"
+
+#include "core/io/resource.h"
+#include "core/os/mutex.h"
+
+#include <memory>
+
+// Forward declaration keeps ExecuTorch's headers out of every Godot file that
+// includes this one.
+namespace executorch::extension::module {
+class Module;
+} // namespace executorch::extension::module
+
+class ExecuTorchModel : public Resource {
+	GDCLASS(ExecuTorchModel, Resource);
+
+	// The program's bytes. ExecuTorch's BufferDataLoader reads from them for the
+	// model's lifetime, so they are owned here and never written to.
+	PackedByteArray program_bytes;
+	std::unique_ptr<executorch::extension::module::Module> module;
+	String source_path;
+	PackedStringArray method_names;
+	// ExecuTorch's Module is not thread-safe: every use goes through this lock.
+	mutable BinaryMutex module_mutex;
+
+protected:
+	static void _bind_methods();
+
+public:
+	EXECUTORCH_MODEL_GENERATED_API
+
+	// Runs `p_method` on `p_inputs` ({"input_0": values, ...}) and fills
+	// `r_outputs` ({"output_0": values, ...}). On failure returns the reason,
+	// a full sentence; on success an empty string, and the time spent inside
+	// ExecuTorch's execute call in `r_execute_nsec`.
+	String run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec);
+
+	ExecuTorchModel();
+	~ExecuTorchModel() override;
+};

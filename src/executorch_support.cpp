@@ -1,0 +1,65 @@
+#include "executorch_support.h"
+
+#include "core/error/error_macros.h"
+#include "core/string/print_string.h"
+#include "core/string/ustring.h"
+#include "core/variant/variant.h"
+
+#include <executorch/runtime/platform/platform.h>
+#include <executorch/runtime/platform/runtime.h>
+
+#ifndef EXECUTORCH_VERSION_STRING
+#define EXECUTORCH_VERSION_STRING "unknown"
+#endif
+
+namespace {
+
+// The log hook that was active before ours, restored at shutdown.
+pal_emit_log_message_method previous_emit_log_message = nullptr;
+
+void emit_to_godot(et_timestamp_t p_timestamp, et_pal_log_level_t p_level, const char *p_filename,
+		const char *p_function, size_t p_line, const char *p_message, size_t p_length) {
+	(void)p_timestamp;
+	// ExecuTorch's messages carry their own trailing newline; Godot adds one.
+	while (p_length > 0 && (p_message[p_length - 1] == '\n' || p_message[p_length - 1] == '\r')) {
+		p_length--;
+	}
+	const String message = String::utf8(p_message, (int)p_length);
+	switch (p_level) {
+		case kDebug:
+		case kInfo:
+			// ExecuTorch reports routine progress at Info; show it with --verbose.
+			print_verbose("ExecuTorch: " + message);
+			break;
+		case kError:
+		case kFatal:
+			// Keep ExecuTorch's own source location, so the error points at its cause.
+			_err_print_error(p_function, p_filename, (int)p_line, "ExecuTorch: " + message);
+			break;
+		default:
+			print_line("ExecuTorch: " + message);
+			break;
+	}
+}
+
+} // namespace
+
+void initialize_executorch_support() {
+	executorch::runtime::runtime_init();
+	const executorch::runtime::PalImpl *current = executorch::runtime::get_pal_impl();
+	previous_emit_log_message = current ? current->emit_log_message : nullptr;
+	if (!executorch::runtime::register_pal(executorch::runtime::PalImpl::create(emit_to_godot, __FILE__))) {
+		WARN_PRINT("ExecuTorch refused the log hook; its messages will go to stderr.");
+	}
+}
+
+void uninitialize_executorch_support() {
+	if (previous_emit_log_message) {
+		executorch::runtime::register_pal(executorch::runtime::PalImpl::create(previous_emit_log_message, __FILE__));
+		previous_emit_log_message = nullptr;
+	}
+}
+
+const char *executorch_version_string() {
+	return EXECUTORCH_VERSION_STRING;
+}

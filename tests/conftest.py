@@ -1,0 +1,9 @@
+"""Shared pytest set-up: the repository root on sys.path, so `generator`,
+`model_tools` and `tools` import the same way in every test layer."""
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))

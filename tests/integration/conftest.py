@@ -1,0 +1,92 @@
+"""Fixtures for the engine tests: the built binary, and the models the
+GDScript suites load, exported at test time by the project's own tooling."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from model_tools import export_model
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROJECT = REPO_ROOT / "tests" / "project"
+MODELS = PROJECT / "models"
+SENTINEL = "GDSCRIPT SUITES FINISHED"
+# What Godot prints when a test leaks objects or resources at exit.
+LEAK_MARKERS = ("leaked at exit", "still in use at exit", "Leaked instance")
+
+
+@dataclass(frozen=True)
+class EngineRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def _default_binary() -> Path:
+    configured = os.environ.get("GODOT_EXECUTORCH_BIN")
+    if configured:
+        return Path(configured)
+    candidates = sorted((REPO_ROOT / "bin").glob("godot.linuxbsd.template_debug.*"))
+    return candidates[0] if candidates else REPO_ROOT / "bin" / "godot.linuxbsd.template_debug.x86_64"
+
+
+@pytest.fixture(scope="session")
+def godot_bin() -> Path:
+    binary = _default_binary()
+    if not binary.is_file():
+        pytest.fail(f"no engine at {binary}; build it first: .venv/bin/scons platform=linuxbsd")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def test_models() -> Path:
+    """Exports the suites' models into tests/project/models/, plus broken files."""
+    MODELS.mkdir(parents=True, exist_ok=True)
+    export_model("linear", MODELS / "linear.pte")
+    export_model("two_io", MODELS / "two_io.pte")
+    linear = (MODELS / "linear.pte").read_bytes()
+    (MODELS / "truncated.pte").write_bytes(linear[: len(linear) // 2])
+    (MODELS / "not_a_pte.pte").write_text("this is a text file, not an ExecuTorch program\n" * 4)
+    (MODELS / "empty.pte").write_bytes(b"")
+    return MODELS
+
+
+def run_engine(binary: Path, args: list[str], timeout: float = 120.0) -> EngineRun:
+    result = subprocess.run(
+        [str(binary), "--headless", *args], capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT
+    )
+    return EngineRun(result.returncode, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def run_suite(godot_bin: Path, test_models: Path):
+    """Runs GDScript suites in the test project; returns the EngineRun."""
+
+    def run(*suites: str) -> EngineRun:
+        return run_engine(
+            godot_bin,
+            ["--path", str(PROJECT), "--script", "res://run_suites.gd", "--", *(f"res://suites/{s}" for s in suites)],
+        )
+
+    return run
+
+
+def assert_suite_passed(run: EngineRun) -> None:
+    """Pass/fail comes from the counted checks and the sentinel, not the exit code alone."""
+    failures = [line for line in run.stdout.splitlines() if "FAIL" in line or "check failed" in line]
+    sentinel = [line for line in run.stdout.splitlines() if line.startswith(SENTINEL)]
+    assert sentinel, f"no '{SENTINEL}' line: the engine crashed or quit early (exit {run.returncode})\n{run.output[-4000:]}"
+    assert not failures, "GDScript checks failed:\n" + "\n".join(failures)
+    assert sentinel[0].endswith(" 0 failed"), sentinel[0]
+    assert run.returncode == 0, f"engine exit code {run.returncode}\n{run.output[-4000:]}"
+    leaks = [line for line in run.output.splitlines() if any(marker in line for marker in LEAK_MARKERS)]
+    assert not leaks, "leaked at exit:\n" + "\n".join(leaks)

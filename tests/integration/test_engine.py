@@ -1,0 +1,79 @@
+"""The built engine, headless, running the GDScript suites in tests/project."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from tests.integration.conftest import assert_suite_passed, run_engine
+
+# Every bad input of tests/project/suites/test_errors.gd must print a Godot
+# error that names the problem (and not merely fail quietly).
+EXPECTED_ERRORS = [
+    "No model is loaded. Call load_model_from_file() first.",
+    "does_not_exist.pte'. Check the path",
+    "not_a_pte.pte' is not an ExecuTorch program (.pte)",
+    "ExecuTorch cannot load 'res://models/truncated.pte'",
+    "empty.pte' is 0 bytes long, too short to be an ExecuTorch program",
+    "The 'path' of the .pte file is empty.",
+    "Unknown input 'x': method 'forward' takes 1 input(s), keyed input_0 to input_0.",
+    "Unknown input 'input_1'",
+    "Missing input 'input_0'",
+    "'input_0' has 2 value(s) but input 0 of 'forward' has shape [1] (1 value(s)); pass exactly 1 number(s).",
+    "'input_0' has 0 value(s)",
+    "'input_0'[0] is a String; inputs must be numbers.",
+    "'input_0' is a String; pass an Array of numbers or a packed numeric array.",
+    "'input_0' is a Dictionary; pass an Array",
+    "The model has no method 'no_such_method'; its methods are: forward.",
+    "Unknown MCP tool 'no_such_tool'; the tools are: get_model_info, health_check, run_inference.",
+    "MCP tool 'run_inference' needs argument 'inputs'.",
+    "Argument 'inputs' of MCP tool 'run_inference' must be a Dictionary, not a String.",
+    "MCP tool 'run_inference' has no argument 'bogus'.",
+    "The program has no method 'nope'; its methods are: forward.",
+    "No program is loaded. Call load_from_file() first.",
+]
+
+# ExecuTorch's default log format ("E 00:00:00.123 executorch:file.cpp:12] ...");
+# with the module's log hook, no line may reach the output in this form.
+RAW_EXECUTORCH_LOG = re.compile(r"^[DIEF] \d\d:\d\d:\d\d\.\d+ executorch:", re.M)
+
+
+def test_linear_regression_suite(run_suite):
+    assert_suite_passed(run_suite("test_linear.gd"))
+
+
+def test_mcp_tool_table_suite(run_suite):
+    assert_suite_passed(run_suite("test_mcp_tools.gd"))
+
+
+def test_bad_input_suite_prints_each_error(run_suite):
+    run = run_suite("test_errors.gd")
+    assert_suite_passed(run)
+    missing = [message for message in EXPECTED_ERRORS if message not in run.stderr]
+    assert not missing, "errors not printed:\n" + "\n".join(missing) + "\n--- stderr ---\n" + run.stderr[-6000:]
+
+
+def test_executorch_logs_go_through_godot(run_suite):
+    run = run_suite("test_errors.gd")
+    assert "ExecuTorch: " in run.stderr, "ExecuTorch's own error for the truncated file should be routed to Godot"
+    assert not RAW_EXECUTORCH_LOG.search(run.output), RAW_EXECUTORCH_LOG.search(run.output).group(0)
+
+
+def test_bin_directory_is_relocatable(godot_bin: Path, tmp_path: Path, test_models: Path):
+    moved = tmp_path / "moved-bin"
+    shutil.copytree(godot_bin.parent, moved, symlinks=True)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "project.godot").write_text("config_version=5\n")
+    script = project / "predict.gd"
+    script.write_text(
+        "extends SceneTree\n"
+        "func _initialize():\n"
+        "\tvar runtime := ExecuTorchRuntime.new()\n"
+        f"\truntime.load_model_from_file('{test_models / 'linear.pte'}')\n"
+        "\tprint('PREDICTED ', runtime.run_inference({'input_0': [2.5]})['output_0'][0])\n"
+        "\tquit()\n"
+    )
+    run = run_engine(moved / godot_bin.name, ["--path", str(project), "--script", "res://predict.gd"])
+    assert "PREDICTED 8" in run.stdout, run.output[-3000:]

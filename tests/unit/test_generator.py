@@ -1,0 +1,341 @@
+"""The spec model, the renderer and the CLI, without building anything."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from generator.cli import main as generator_main
+from generator.errors import SpecError
+from generator.model import load_spec, parse_spec
+from generator.output import MANIFEST
+from generator.render import render_module
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = REPO_ROOT / "module_spec.yaml"
+
+# A minimal valid spec; the error tests change one thing in it.
+BASE = """\
+module:
+  name: executorch
+  support_header: executorch_support.h
+  initialize: initialize_executorch_support
+  uninitialize: uninitialize_executorch_support
+classes:
+  - name: Runner
+    inherits: RefCounted
+    brief: Runs things.
+    methods:
+      - name: run
+        args:
+          - {name: inputs, type: Dictionary}
+          - {name: method, type: String, default: forward}
+        returns: Dictionary
+        doc: Runs.
+mcp_tools:
+  - name: run
+    method: Runner.run
+    description: Run it.
+    input_schema:
+      type: object
+      properties:
+        inputs: {type: object}
+        method: {type: string}
+      required: [inputs]
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(SpecError) as raised:
+        parse_spec(textwrap.dedent(text), "spec.yaml")
+    return str(raised.value)
+
+
+# --- the spec model ---------------------------------------------------------------
+
+
+def test_base_spec_parses_into_typed_objects():
+    spec = parse_spec(BASE, "spec.yaml")
+    (runner,) = spec.classes
+    (run,) = runner.methods
+    assert [a.name for a in run.args] == ["inputs", "method"]
+    assert run.args[1].default == "forward" and not run.args[0].has_default
+    assert run.returns.cpp_return == "Dictionary"
+    assert runner.location.line == 7 and run.location.line == 11
+    assert spec.tools[0].input_schema["required"] == ["inputs"]
+
+
+def test_the_project_spec_is_valid():
+    spec = load_spec(SPEC_PATH)
+    assert {c.name for c in spec.classes} == {"ExecuTorchModel", "ExecuTorchRuntime", "MCPServerInternal"}
+    runtime = spec.find_class("ExecuTorchRuntime")
+    assert runtime is not None
+    for name in ("load_model_from_file", "is_model_loaded", "run_inference", "get_model_info", "health_check",
+                 "list_mcp_tools", "call_mcp_tool", "reset_performance_stats", "get_total_inferences",
+                 "get_last_inference_time"):
+        assert runtime.method(name) is not None, name
+
+
+def test_spec_objects_are_immutable():
+    spec = parse_spec(BASE, "spec.yaml")
+    with pytest.raises(AttributeError):
+        spec.classes[0].name = "Other"  # type: ignore[misc]
+
+
+def test_unknown_key_names_the_allowed_keys():
+    text = BASE.replace("        doc: Runs.\n", "        doc: Runs.\n        colour: red\n")
+    assert error_of(text) == (
+        "spec.yaml:17: error: unknown key 'colour' in method Runner.run; "
+        "allowed keys: args, const, doc, name, returns"
+    )
+
+
+def test_unknown_top_level_key():
+    assert error_of(BASE + "extras: 1\n") == (
+        "spec.yaml:27: error: unknown key 'extras' in the spec's top level; allowed keys: classes, mcp_tools, module"
+    )
+
+
+def test_missing_required_key():
+    text = BASE.replace("        returns: Dictionary\n", "")
+    assert error_of(text) == "spec.yaml:11: error: method Runner.run is missing required key 'returns'"
+
+
+def test_wrong_value_type():
+    text = BASE.replace("        doc: Runs.\n", "        doc: [a, b]\n")
+    assert error_of(text) == "spec.yaml:16: error: 'doc' of method Runner.run must be a string, got a list"
+
+
+def test_unsupported_type_lists_the_supported_ones():
+    message = error_of(BASE.replace("{name: inputs, type: Dictionary}", "{name: inputs, type: Vector9}"))
+    assert message.startswith("spec.yaml:13: error: unsupported type 'Vector9' for argument 'inputs' of Runner.run; use one of: ")
+    assert "PackedFloat32Array" in message and message.endswith("or a class declared in this spec")
+    assert "void" not in message
+
+
+def test_duplicate_method():
+    method = BASE[BASE.index("      - name: run\n"):BASE.index("mcp_tools:")]
+    text = BASE.replace("mcp_tools:", method + "mcp_tools:")
+    assert error_of(text) == (
+        "spec.yaml:17: error: duplicate method in class Runner 'run' (first at line 11); rename or remove one"
+    )
+
+
+def test_duplicate_yaml_key():
+    text = BASE.replace("    brief: Runs things.\n", "    brief: Runs things.\n    brief: Again.\n")
+    assert error_of(text) == "spec.yaml:10: error: duplicate key 'brief' (first at line 9); remove one of them"
+
+
+def test_tool_pointing_at_a_missing_method():
+    assert error_of(BASE.replace("method: Runner.run", "method: Runner.walk")) == (
+        "spec.yaml:19: error: MCP tool 'run' points at Runner.walk, which is not a method of Runner; "
+        "declare the method or fix 'method'"
+    )
+
+
+def test_tool_pointing_at_a_missing_class():
+    assert error_of(BASE.replace("method: Runner.run", "method: Walker.run")) == (
+        "spec.yaml:19: error: MCP tool 'run' points at class Walker, which this spec does not declare"
+    )
+
+
+def test_tool_schema_property_must_be_an_argument():
+    text = BASE.replace("        method: {type: string}\n", "        method: {type: string}\n        speed: {type: number}\n")
+    assert error_of(text) == (
+        "spec.yaml:21: error: input_schema property 'speed' of MCP tool 'run' is not an argument of Runner.run; "
+        "its arguments are: inputs, method"
+    )
+
+
+def test_tool_schema_type_must_fit_the_argument():
+    text = BASE.replace("method: {type: string}", "method: {type: integer}")
+    assert error_of(text) == (
+        "spec.yaml:21: error: input_schema property 'method' of MCP tool 'run' has type 'integer' but argument "
+        "'method' of Runner.run is String; use type 'string'"
+    )
+
+
+def test_tool_must_require_arguments_without_default():
+    text = BASE.replace("      required: [inputs]\n", "")
+    assert error_of(text) == (
+        "spec.yaml:21: error: argument 'inputs' of Runner.run has no default; list it in the input_schema "
+        "'required' of MCP tool 'run'"
+    )
+
+
+def test_default_must_fit_the_type():
+    text = BASE.replace("{name: method, type: String, default: forward}", "{name: method, type: String, default: 3}")
+    assert error_of(text) == (
+        "spec.yaml:14: error: default 3 of argument 'method' of Runner.run does not fit its type String; "
+        "give a literal of that type (containers: only {} or [])"
+    )
+
+
+def test_bool_is_not_an_int_default():
+    text = BASE.replace("{name: method, type: String, default: forward}", "{name: count, type: int, default: true}")
+    assert "default True of argument 'count' of Runner.run does not fit its type int" in error_of(text)
+
+
+def test_required_argument_after_a_default():
+    text = BASE.replace(
+        "          - {name: method, type: String, default: forward}\n",
+        "          - {name: method, type: String, default: forward}\n          - {name: extra, type: int}\n",
+    )
+    assert error_of(text) == (
+        "spec.yaml:15: error: argument 'extra' of Runner.run needs a default because 'method' before it has one"
+    )
+
+
+def test_reserved_word_as_a_name():
+    assert error_of(BASE.replace("{name: inputs,", "{name: class,")) == (
+        "spec.yaml:13: error: argument name 'class' is not a usable identifier; use letters, digits and '_' "
+        "(not starting with a digit, not a C++ or Python keyword)"
+    )
+
+
+def test_unsupported_base_class():
+    assert error_of(BASE.replace("inherits: RefCounted", "inherits: Node3D")) == (
+        "spec.yaml:8: error: class Runner inherits 'Node3D'; use one of: RefCounted, Resource"
+    )
+
+
+def test_invalid_yaml_reports_its_line():
+    assert error_of(BASE.replace("    brief: Runs things.", "    brief: [unclosed")).startswith("spec.yaml:10: error: invalid YAML")
+
+
+def test_errors_never_come_from_assert(monkeypatch):
+    # python -O strips asserts; validation must not depend on them.
+    source = (REPO_ROOT / "generator" / "model.py").read_text()
+    assert "\n    assert " not in source and "\n        assert " not in source
+
+
+# --- rendering --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, str]:
+    return {f.relative_path: f.content for f in render_module(load_spec(SPEC_PATH))}
+
+
+def test_renders_the_module_files(rendered):
+    for path in ("register_types.h", "register_types.cpp", "config.py", "SCsub", "mcp_tools.gen.cpp",
+                 "executorch_runtime.gen.h", "executorch_runtime_bind.gen.cpp", "executorch_runtime.cpp",
+                 "doc_classes/ExecuTorchRuntime.xml", "doc_classes/ExecuTorchModel.xml"):
+        assert path in rendered, path
+    assert "doc_classes/MCPServerInternal.xml" not in rendered  # internal classes have no public docs
+
+
+def test_generated_files_carry_the_banner(rendered):
+    for path, content in rendered.items():
+        if ".gen." in path or path in ("register_types.cpp", "config.py", "SCsub") or path.endswith(".xml"):
+            assert "Generated from module_spec.yaml" in content and "Edits will be lost" in content, path
+
+
+def test_bindings_follow_the_spec(rendered):
+    bind = rendered["executorch_runtime_bind.gen.cpp"]
+    assert ('ClassDB::bind_method(D_METHOD("run_inference", "inputs", "method"), '
+            '&ExecuTorchRuntime::run_inference, DEFVAL("forward"));') in bind
+    assert 'ADD_SIGNAL(MethodInfo("model_loaded", PropertyInfo(Variant::STRING, "path")));' in bind
+    header = rendered["executorch_runtime.gen.h"]
+    assert "\tDictionary run_inference(const Dictionary &p_inputs, const String &p_method = \"forward\"); \\\n" in header
+    assert "\tint64_t get_total_inferences() const; \\\n" in header
+
+
+def test_config_doc_classes_match_registered_exposed_classes(rendered):
+    namespace: dict = {}
+    exec(compile(rendered["config.py"], "config.py", "exec"), namespace)  # noqa: S102 - our own generated file
+    assert namespace["get_doc_classes"]() == ["ExecuTorchModel", "ExecuTorchRuntime"]
+    registered = rendered["register_types.cpp"]
+    assert "GDREGISTER_CLASS(ExecuTorchRuntime);" in registered and "GDREGISTER_CLASS(ExecuTorchModel);" in registered
+    assert "GDREGISTER_INTERNAL_CLASS(MCPServerInternal);" in registered
+
+
+def test_doc_xml_is_valid_and_complete(rendered):
+    root = ET.fromstring(rendered["doc_classes/ExecuTorchRuntime.xml"])
+    assert root.get("name") == "ExecuTorchRuntime" and root.get("inherits") == "RefCounted"
+    methods = [m.get("name") for m in root.iter("method")]
+    assert methods == sorted(methods) and "run_inference" in methods
+    run = next(m for m in root.iter("method") if m.get("name") == "run_inference")
+    params = run.findall("param")
+    assert [(p.get("name"), p.get("type"), p.get("default")) for p in params] == [
+        ("inputs", "Dictionary", None), ("method", "String", '"forward"')]
+    assert "input_0" in run.find("description").text
+    assert [s.get("name") for s in root.iter("signal")] == ["model_loaded"]
+
+
+def test_tool_schemas_are_embedded_as_json(rendered):
+    tools = rendered["mcp_tools.gen.cpp"]
+    assert tools.index('"get_model_info"') < tools.index('"health_check"') < tools.index('"run_inference"')
+    assert '\\"required\\":[\\"inputs\\"]' in tools
+
+
+def test_rendering_is_deterministic():
+    spec = load_spec(SPEC_PATH)
+    assert render_module(spec) == render_module(load_spec(SPEC_PATH))
+
+
+def test_output_has_no_absolute_paths_or_timestamps(rendered):
+    for path, content in rendered.items():
+        assert str(REPO_ROOT) not in content, path
+        assert "2026" not in content, path
+
+
+# --- the CLI ----------------------------------------------------------------------
+
+
+def test_cli_writes_then_reports_up_to_date(tmp_path, capsys):
+    out = tmp_path / "executorch"
+    assert generator_main(["--out", str(out)]) == 0
+    assert (out / "register_types.cpp").is_file() and (out / MANIFEST).is_file()
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert generator_main(["--out", str(out), "--check"]) == 0
+    assert generator_main(["--out", str(out)]) == 0
+    after = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    assert before == after, "an unchanged file was rewritten"
+    assert "0 written" in capsys.readouterr().out
+
+
+def test_cli_check_detects_stale_output(tmp_path, capsys):
+    out = tmp_path / "executorch"
+    generator_main(["--out", str(out), "-q"])
+    (out / "register_types.cpp").write_text("// edited by hand\n")
+    assert generator_main(["--out", str(out), "--check"]) == 1
+    assert "stale (1 file(s): register_types.cpp)" in capsys.readouterr().err
+    assert generator_main(["--out", str(out), "-q"]) == 0
+    assert generator_main(["--out", str(out), "--check"]) == 0
+
+
+def test_cli_spec_error_exits_2_and_writes_nothing(tmp_path, capsys):
+    spec = tmp_path / "module_spec.yaml"
+    spec.write_text(BASE.replace("type: Dictionary}", "type: Nope}"))
+    out = tmp_path / "out"
+    assert generator_main(["--spec", str(spec), "--out", str(out)]) == 2
+    assert "error: unsupported type 'Nope'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_removes_outputs_a_spec_edit_no_longer_produces(tmp_path):
+    out = tmp_path / "executorch"
+    generator_main(["--out", str(out), "-q"])
+    stale = out / "old_class.gen.h"
+    stale.write_text("// from an older spec\n")
+    (out / MANIFEST).write_text((out / MANIFEST).read_text() + "old_class.gen.h\n")
+    object_file = out / "register_types.linuxbsd.template_debug.x86_64.o"
+    object_file.write_bytes(b"\0")  # Godot's build products live beside the sources
+    generator_main(["--out", str(out), "-q"])
+    assert not stale.exists()
+    assert object_file.exists()
+
+
+def test_out_gives_a_standalone_module(tmp_path):
+    out = tmp_path / "my_godot" / "modules" / "executorch"
+    assert generator_main(["--out", str(out), "-q"]) == 0
+    names = {p.name for p in out.iterdir()}
+    # hand-written sources travel with the generated ones
+    assert {"executorch_model.cpp", "executorch_runtime.cpp", "SCsub", "config.py"} <= names
+    copied = shutil.copytree(out, tmp_path / "copy")
+    assert generator_main(["--out", str(copied), "--check", "-q"]) == 0
