@@ -190,6 +190,8 @@ def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[R
         "exposed_classes": sorted_by_name(spec.exposed_classes),
         "tools": sorted_by_name(spec.tools),
         "tool_methods": {tool.name: _tool_method(spec, tool) for tool in spec.tools},
+        # Compiled by name (Godot's glob skips *.gen.cpp so stale ones never build).
+        "generated_sources": sorted(["mcp_tools.gen.cpp", *(f"{c.file}_bind.gen.cpp" for c in spec.classes)]),
         "cpp_banner": _banner("//"),
         "py_banner": _banner("#"),
         "xml_banner": _banner(""),

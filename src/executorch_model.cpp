@@ -351,14 +351,14 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	std::vector<std::string> sorted_names(names->begin(), names->end());
 	std::sort(sorted_names.begin(), sorted_names.end());
 	PackedStringArray loaded_names;
-	for (const std::string &name : sorted_names) {
+	for (const std::string &method_name : sorted_names) {
 		// Loading every method now turns a missing operator or backend into a
 		// load error with the method's name, not a failure at first inference.
-		const ETError method_error = loaded->load_method(name);
+		const ETError method_error = loaded->load_method(method_name);
 		ERR_FAIL_COND_V_MSG(method_error != ETError::Ok, false,
 				vformat("ExecuTorch cannot load method '%s' of '%s': %s (error 0x%x). The program needs an operator or backend this build does not link.",
-						String::utf8(name.c_str()), p_path, executorch::runtime::to_string(method_error), (int)method_error));
-		loaded_names.push_back(String::utf8(name.c_str()));
+						String::utf8(method_name.c_str()), p_path, executorch::runtime::to_string(method_error), (int)method_error));
+		loaded_names.push_back(String::utf8(method_name.c_str()));
 	}
 
 	MutexLock lock(module_mutex);
@@ -406,9 +406,9 @@ Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
 	}
 	PackedStringArray backends;
 	for (size_t i = 0; i < meta->num_backends(); i++) {
-		auto name = meta->get_backend_name(i);
-		if (name.ok()) {
-			backends.push_back(String::utf8(name.get()));
+		auto backend = meta->get_backend_name(i);
+		if (backend.ok()) {
+			backends.push_back(String::utf8(backend.get()));
 		}
 	}
 	Dictionary info;
@@ -438,9 +438,9 @@ String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, 
 
 	// Every key must name an input of this method.
 	for (const Variant &key : p_inputs.keys()) {
-		const String name = key;
-		const bool well_formed = key.is_string() && name.begins_with("input_") && name.substr(6).is_valid_int();
-		const int64_t index = well_formed ? name.substr(6).to_int() : -1;
+		const String key_text = key;
+		const bool well_formed = key.is_string() && key_text.begins_with("input_") && key_text.substr(6).is_valid_int();
+		const int64_t index = well_formed ? key_text.substr(6).to_int() : -1;
 		if (!well_formed || index < 0 || index >= input_count) {
 			return vformat("Unknown input '%s': method '%s' takes %d input(s), keyed input_0 to input_%d.", key, p_method,
 					input_count, input_count - 1);

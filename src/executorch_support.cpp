@@ -12,10 +12,16 @@
 #define EXECUTORCH_VERSION_STRING "unknown"
 #endif
 
+#include <atomic>
+#include <cstdio>
+
 namespace {
 
-// The log hook that was active before ours, restored at shutdown.
-pal_emit_log_message_method previous_emit_log_message = nullptr;
+// ExecuTorch keeps one PAL table for the process and complains when it is
+// registered twice, so the hook stays installed and this flag says whether
+// Godot's printing may still be used (it may not once the module is torn down).
+std::atomic<bool> route_to_godot{ false };
+std::atomic<bool> hook_registered{ false };
 
 void emit_to_godot(et_timestamp_t p_timestamp, et_pal_log_level_t p_level, const char *p_filename,
 		const char *p_function, size_t p_line, const char *p_message, size_t p_length) {
@@ -23,6 +29,10 @@ void emit_to_godot(et_timestamp_t p_timestamp, et_pal_log_level_t p_level, const
 	// ExecuTorch's messages carry their own trailing newline; Godot adds one.
 	while (p_length > 0 && (p_message[p_length - 1] == '\n' || p_message[p_length - 1] == '\r')) {
 		p_length--;
+	}
+	if (!route_to_godot.load()) {
+		fprintf(stderr, "ExecuTorch %c %s:%zu] %.*s\n", (char)p_level, p_filename, p_line, (int)p_length, p_message);
+		return;
 	}
 	const String message = String::utf8(p_message, (int)p_length);
 	switch (p_level) {
@@ -46,18 +56,15 @@ void emit_to_godot(et_timestamp_t p_timestamp, et_pal_log_level_t p_level, const
 
 void initialize_executorch_support() {
 	executorch::runtime::runtime_init();
-	const executorch::runtime::PalImpl *current = executorch::runtime::get_pal_impl();
-	previous_emit_log_message = current ? current->emit_log_message : nullptr;
-	if (!executorch::runtime::register_pal(executorch::runtime::PalImpl::create(emit_to_godot, __FILE__))) {
+	route_to_godot.store(true);
+	if (!hook_registered.exchange(true) &&
+			!executorch::runtime::register_pal(executorch::runtime::PalImpl::create(emit_to_godot, __FILE__))) {
 		WARN_PRINT("ExecuTorch refused the log hook; its messages will go to stderr.");
 	}
 }
 
 void uninitialize_executorch_support() {
-	if (previous_emit_log_message) {
-		executorch::runtime::register_pal(executorch::runtime::PalImpl::create(previous_emit_log_message, __FILE__));
-		previous_emit_log_message = nullptr;
-	}
+	route_to_godot.store(false);
 }
 
 const char *executorch_version_string() {

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from model_tools import export_model
+from tools.godot_project import prepare_project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = REPO_ROOT / "tests" / "project"
@@ -51,6 +52,7 @@ def godot_bin() -> Path:
 def test_models() -> Path:
     """Exports the suites' models into tests/project/models/, plus broken files."""
     MODELS.mkdir(parents=True, exist_ok=True)
+    prepare_project(PROJECT)
     export_model("linear", MODELS / "linear.pte")
     export_model("two_io", MODELS / "two_io.pte")
     linear = (MODELS / "linear.pte").read_bytes()

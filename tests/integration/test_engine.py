@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from tests.integration.conftest import assert_suite_passed, run_engine
+from tools.godot_project import prepare_project
 
 # Every bad input of tests/project/suites/test_errors.gd must print a Godot
 # error that names the problem (and not merely fail quietly).
@@ -58,6 +59,12 @@ def test_executorch_logs_go_through_godot(run_suite):
     run = run_suite("test_errors.gd")
     assert "ExecuTorch: " in run.stderr, "ExecuTorch's own error for the truncated file should be routed to Godot"
     assert not RAW_EXECUTORCH_LOG.search(run.output), RAW_EXECUTORCH_LOG.search(run.output).group(0)
+    assert "register_pal() called multiple times" not in run.output
+
+
+def test_engine_starts_without_errors(run_suite):
+    run = run_suite("test_linear.gd")
+    assert "ERROR" not in run.stderr, run.stderr[-3000:]
 
 
 def test_bin_directory_is_relocatable(godot_bin: Path, tmp_path: Path, test_models: Path):
@@ -66,6 +73,7 @@ def test_bin_directory_is_relocatable(godot_bin: Path, tmp_path: Path, test_mode
     project = tmp_path / "project"
     project.mkdir()
     (project / "project.godot").write_text("config_version=5\n")
+    prepare_project(project)
     script = project / "predict.gd"
     script.write_text(
         "extends SceneTree\n"

@@ -1,0 +1,70 @@
+"""Benchmark: run_inference on the linear model from GDScript vs ExecuTorch's
+Python runtime on the same .pte, measured in one run, printed as a ratio.
+
+    .venv/bin/python benchmarks/bench_linear.py [--godot bin/godot.linuxbsd.template_debug.x86_64]
+
+Not a test: it asserts nothing about speed (the machines are noisy); it prints
+medians and ratios for the issue notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from model_tools import export_model  # noqa: E402
+from model_tools.pte_runtime import benchmark, load_method  # noqa: E402
+from tools.godot_project import prepare_project  # noqa: E402
+
+
+def godot_medians(godot: Path, project: Path) -> dict:
+    run = subprocess.run(
+        [str(godot), "--headless", "--path", str(project), "--script", "res://bench_run_inference.gd"],
+        capture_output=True, text=True, timeout=600,
+    )
+    lines = [line for line in run.stdout.splitlines() if line.startswith("BENCH ")]
+    if run.returncode != 0 or not lines:
+        raise SystemExit(f"the engine benchmark failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}")
+    return json.loads(lines[0][len("BENCH "):])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--godot", type=Path, default=REPO_ROOT / "bin" / "godot.linuxbsd.template_debug.x86_64")
+    parser.add_argument("--iterations", type=int, default=10000)
+    args = parser.parse_args()
+
+    import torch
+
+    with tempfile.TemporaryDirectory() as work:
+        project = Path(work)
+        (project / "project.godot").write_text("config_version=5\n")
+        prepare_project(project)
+        shutil.copy(Path(__file__).with_name("bench_run_inference.gd"), project)
+        pte = export_model("linear", project / "linear.pte")
+
+        python = benchmark(load_method(pte), [torch.tensor([2.5])], args.iterations, warmup=1000)
+        engine = godot_medians(args.godot, project)
+
+    print(f"linear model (y = 2x + 3), median per call over {args.iterations} calls, one run:")
+    print(f"  ExecuTorch Python runtime (method.execute):        {python['median_us']:8.2f} us")
+    print(f"  GDScript run_inference, Array input:               {engine['run_inference_array_us']:8.2f} us")
+    print(f"  GDScript run_inference, PackedFloat32Array input:  {engine['run_inference_packed_us']:8.2f} us")
+    print(f"  GDScript no-op bound call (floor):                 {engine['bound_call_floor_us']:8.2f} us")
+    print(f"  ExecuTorch execute inside the module (last call):  {engine['execute_only_last_ms'] * 1000:8.2f} us")
+    print(f"  ratio Python runtime / GDScript run_inference (Array):  {python['median_us'] / engine['run_inference_array_us']:.2f}x")
+    print(f"  ratio Python runtime / GDScript run_inference (packed): {python['median_us'] / engine['run_inference_packed_us']:.2f}x")
+    print(json.dumps({"python": python, "godot": engine}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

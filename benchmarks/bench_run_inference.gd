@@ -1,0 +1,45 @@
+# Times run_inference on the linear model from GDScript: 10,000 calls in
+# batches of 50 (Time.get_ticks_usec() ticks in whole microseconds, too coarse
+# for one ~µs call), reporting the median per-call time over the batches.
+# A no-op bound call (get_total_inferences) is timed the same way as the floor
+# of any GDScript -> module call. Prints one JSON line.
+extends SceneTree
+
+const CALLS := 10000
+const BATCH := 50
+
+
+func _median(samples: Array[float]) -> float:
+	samples.sort()
+	return samples[samples.size() / 2]
+
+
+func _time_batches(callable: Callable) -> float:
+	var per_call: Array[float] = []
+	for batch in CALLS / BATCH:
+		var start := Time.get_ticks_usec()
+		for i in BATCH:
+			callable.call()
+		per_call.append(float(Time.get_ticks_usec() - start) / BATCH)
+	return _median(per_call)
+
+
+func _initialize() -> void:
+	var runtime := ExecuTorchRuntime.new()
+	if not runtime.load_model_from_file("res://linear.pte"):
+		quit(1)
+		return
+	var inputs := {"input_0": [2.5]}
+	var packed_inputs := {"input_0": PackedFloat32Array([2.5])}
+	for i in 1000:  # warm up
+		runtime.run_inference(inputs)
+	var result := {
+		"run_inference_array_us": _time_batches(func() -> void: runtime.run_inference(inputs)),
+		"run_inference_packed_us": _time_batches(func() -> void: runtime.run_inference(packed_inputs)),
+		"bound_call_floor_us": _time_batches(func() -> void: runtime.get_total_inferences()),
+		"execute_only_last_ms": runtime.get_last_inference_time(),
+		"calls": CALLS,
+		"prediction": runtime.run_inference(inputs)["output_0"][0],
+	}
+	print("BENCH " + JSON.stringify(result))
+	quit(0)
