@@ -38,7 +38,10 @@ if [[ ! -x "$venv/bin/python" || ! -f "$venv/.complete" ]]; then
     rm -rf "$venv"
     mkdir -p "$CACHE"
     "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt
+    # This machine's pip configuration may name local package folders that do
+    # not exist; pip warns about each one. Those warnings are noise here.
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements.txt 2>&1 \
+        | { grep -v "^WARNING: Location '" || true; }
     touch "$venv/.complete"
 fi
 ln -sfn "$venv" .venv
