@@ -102,6 +102,7 @@ class McpTool:
     method_name: str
     description: str
     input_schema: dict[str, Any]  # plain JSON-compatible data, keys as written
+    output_schema: dict[str, Any] | None  # what structuredContent holds, when declared
     location: Location
     method_location: Location  # of the 'method' key, for errors about the target
     schema_location: Location  # of the 'input_schema' key, for errors about the schema
@@ -346,9 +347,18 @@ class _Parser:
         required = schema.get("required", [])
         if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
             raise entry.at("input_schema").error(f"'required' of the input_schema of '{name}' must be a list of names")
+        output_schema = entry.raw("output_schema", required=False)
+        if output_schema is _NO_DEFAULT:
+            output_schema = None
+        elif not isinstance(output_schema, LocatedDict) or output_schema.get("type") != "object":
+            # MCP's structuredContent is always a JSON object.
+            raise entry.at("output_schema").error(
+                f"'output_schema' of MCP tool '{name}' must be a JSON Schema mapping with 'type: object'"
+            )
         entry.finish()
         return McpTool(
-            name, class_name, method_name, description, _plain(schema), entry.location, entry.at("method"),
+            name, class_name, method_name, description, _plain(schema),
+            None if output_schema is None else _plain(output_schema), entry.location, entry.at("method"),
             entry.at("input_schema"),
         )
 

@@ -1,5 +1,6 @@
 #include "executorch_support.h"
 
+#include "core/config/project_settings.h"
 #include "core/error/error_macros.h"
 #include "core/string/print_string.h"
 #include "core/string/ustring.h"
@@ -55,6 +56,11 @@ void emit_to_godot(et_timestamp_t p_timestamp, et_pal_log_level_t p_level, const
 } // namespace
 
 void initialize_executorch_support() {
+	// The whole-game MCP switch (see ExecuTorchRuntime::_autostart_mcp_server).
+	GLOBAL_DEF("executorch/mcp/autostart", false);
+	GLOBAL_DEF(PropertyInfo(Variant::INT, "executorch/mcp/port", PROPERTY_HINT_RANGE, "0,65535"), 0);
+	GLOBAL_DEF(PropertyInfo(Variant::STRING, "executorch/mcp/token", PROPERTY_HINT_PASSWORD), "");
+
 	executorch::runtime::runtime_init();
 	route_to_godot.store(true);
 	if (!hook_registered.exchange(true) &&

@@ -27,7 +27,7 @@ EXPECTED_ERRORS = [
     "'input_0' is a String; pass an Array of numbers or a packed numeric array.",
     "'input_0' is a Dictionary; pass an Array",
     "The model has no method 'no_such_method'; its methods are: forward.",
-    "Unknown MCP tool 'no_such_tool'; the tools are: get_model_info, health_check, run_inference.",
+    "Unknown MCP tool 'no_such_tool'; the tools are: get_model_info, health_check, run_inference, model_forward.",
     "MCP tool 'run_inference' needs argument 'inputs'.",
     "Argument 'inputs' of MCP tool 'run_inference' must be a Dictionary, not a String.",
     "MCP tool 'run_inference' has no argument 'bogus'.",
