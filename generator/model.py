@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.errors import SpecError
 from generator.located_yaml import LocatedDict, LocatedList, load_located
-from generator.types import BUILTIN_TYPES, SUPPORTED_BASES, GodotType, object_type, supported_type_names
+from generator.types import BUILTIN_TYPES, SUPPORTED_BASES, GodotType, enum_type, object_type, supported_type_names
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -63,8 +63,13 @@ class Method:
     args: tuple[Argument, ...]
     returns: GodotType
     is_const: bool  # a C++ const member function (getters)
+    is_static: bool  # bound with ClassDB::bind_static_method
     doc: str
     location: Location
+
+    @property
+    def doc_qualifiers(self) -> str:
+        return " ".join(q for q, on in (("const", self.is_const), ("static", self.is_static)) if on)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,22 @@ class Signal:
     name: str
     args: tuple[Argument, ...]
     doc: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    name: str
+    value: int
+    doc: str
+    location: Location
+
+
+@dataclass(frozen=True)
+class EnumSpec:
+    name: str
+    doc: str
+    values: tuple[EnumValue, ...]
     location: Location
 
 
@@ -85,6 +106,7 @@ class ClassSpec:
     description: str
     methods: tuple[Method, ...]
     signals: tuple[Signal, ...]
+    enums: tuple[EnumSpec, ...]
     location: Location
 
     def method(self, name: str) -> Method | None:
@@ -228,17 +250,21 @@ class _Parser:
     def __init__(self, path: str, class_names: set[str]) -> None:
         self.path = path
         self.class_names = class_names
+        self.enums: dict[str, GodotType] = {}  # "Class.Enum" -> type, filled before methods are parsed
 
     def type_named(self, name: Any, location: Location, what: str, allow_void: bool) -> GodotType:
         if not isinstance(name, str):
             raise location.error(f"type of {what} must be a string naming a type, got {_kind(name)}")
         if name in self.class_names:
             return object_type(name)
+        if name in self.enums:
+            return self.enums[name]
         godot_type = BUILTIN_TYPES.get(name)
         if godot_type is None or (godot_type.is_void and not allow_void):
             choices = supported_type_names(include_void=allow_void)
             raise location.error(
-                f"unsupported type '{name}' for {what}; use one of: {choices}, or a class declared in this spec"
+                f"unsupported type '{name}' for {what}; use one of: {choices}, a class declared in this spec, "
+                "or one of its enums as ClassName.EnumName"
             )
         return godot_type
 
@@ -248,7 +274,13 @@ class _Parser:
         what = f"argument '{name}' of {owner}"
         godot_type = self.type_named(entry.raw("type"), entry.at("type"), what, allow_void=False)
         default = entry.raw("default", required=False)
-        if default is not _NO_DEFAULT and not _default_fits(default, godot_type):
+        if default is not _NO_DEFAULT and godot_type.is_enum:
+            if not isinstance(default, str) or godot_type.enum_value(default) is None:
+                names = ", ".join(n for n, _ in godot_type.enum_values)
+                raise entry.at("default").error(
+                    f"default {default!r} of {what} is not a value of {godot_type.name}; use one of: {names}"
+                )
+        elif default is not _NO_DEFAULT and not _default_fits(default, godot_type):
             raise entry.at("default").error(
                 f"default {default!r} of {what} does not fit its type {godot_type.name}; "
                 "give a literal of that type (containers: only {} or [])"
@@ -281,11 +313,14 @@ class _Parser:
         args = self.arguments(entry, owner)
         returns = self.type_named(entry.string("returns"), entry.at("returns"), f"the return of {owner}", True)
         is_const = entry.boolean("const", default=False)
+        is_static = entry.boolean("static", default=False)
+        if is_const and is_static:
+            raise entry.at("static").error(f"method {owner} cannot be both 'const' and 'static'; keep one")
         doc = entry.string("doc").strip()
         if not doc:
             raise entry.at("doc").error(f"method {owner} has an empty 'doc'; say what it does and returns")
         entry.finish()
-        return Method(name, args, returns, is_const, doc, entry.location)
+        return Method(name, args, returns, is_const, is_static, doc, entry.location)
 
     def signal(self, data: Any, location: Location, class_name: str) -> Signal:
         entry = _Entry(data, location, f"a signal of {class_name}")
@@ -316,10 +351,48 @@ class _Parser:
         exposed = entry.boolean("exposed", default=True)
         brief = entry.string("brief").strip()
         description = entry.string("description", required=False).strip()
+        enums = tuple(self.enum(item, loc, name) for item, loc in entry.items("enums"))
         methods = tuple(self.method(item, loc, name) for item, loc in entry.items("methods"))
         signals = tuple(self.signal(item, loc, name) for item, loc in entry.items("signals"))
         entry.finish()
-        return ClassSpec(name, inherits, exposed, file, brief, description, methods, signals, entry.location)
+        return ClassSpec(name, inherits, exposed, file, brief, description, methods, signals, enums, entry.location)
+
+    def enum(self, data: Any, location: Location, class_name: str) -> EnumSpec:
+        entry = _Entry(data, location, f"an enum of {class_name}")
+        name = entry.string("name")
+        if not _CLASS_NAME.match(name):
+            raise entry.at("name").error(f"enum name '{name}' must be CamelCase letters and digits")
+        entry.what = f"enum {class_name}.{name}"
+        doc = entry.string("doc", required=False).strip()
+        values = []
+        for item, loc in entry.items("values"):
+            value_entry = _Entry(item, loc, f"a value of enum {class_name}.{name}")
+            value_name = value_entry.string("name")
+            if not re.match(r"^[A-Z][A-Z0-9_]*$", value_name):
+                raise value_entry.at("name").error(f"enum value '{value_name}' must be UPPER_SNAKE_CASE")
+            value = value_entry.raw("value")
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise value_entry.at("value").error(f"'value' of enum value {value_name} must be an integer, got {_kind(value)}")
+            value_doc = value_entry.string("doc", required=False).strip()
+            value_entry.finish()
+            values.append(EnumValue(value_name, value, value_doc, value_entry.location))
+        if not values:
+            raise entry.location.error(f"enum {class_name}.{name} has no 'values'; list at least one")
+        _check_unique(tuple(values), f"value in enum {class_name}.{name}")
+        entry.finish()
+        return EnumSpec(name, doc, tuple(values), entry.location)
+
+    def collect_enums(self, class_items: list[tuple[Any, Location]]) -> None:
+        """Registers every `Class.Enum` type first, so methods of any class may use it."""
+        for item, loc in class_items:
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                continue
+            enums = item.get("enums") or []
+            for enum_item, enum_line in zip(enums, getattr(enums, "item_lines", [])):
+                spec = self.enum(enum_item, Location(self.path, enum_line), item["name"])
+                self.enums[f"{item['name']}.{spec.name}"] = enum_type(
+                    item["name"], spec.name, tuple((v.name, v.value) for v in spec.values)
+                )
 
     def tool(self, data: Any, location: Location) -> McpTool:
         entry = _Entry(data, location, "an MCP tool")
@@ -467,6 +540,7 @@ def parse_spec(text: str, path: str) -> Spec:
         raise top.location.error("the spec declares no 'classes'; add at least one")
     class_names = {item.get("name") for item, _ in class_items if isinstance(item, dict)}
     parser = _Parser(path, {n for n in class_names if isinstance(n, str)})
+    parser.collect_enums(class_items)
     module = parser.module(top.raw("module"), top.at("module"))
     classes = tuple(parser.class_spec(item, loc) for item, loc in class_items)
     tools = tuple(parser.tool(item, loc) for item, loc in top.items("mcp_tools"))

@@ -50,6 +50,8 @@ def cpp_default(arg: Argument) -> str:
     """The C++ expression for an argument's default value."""
     value = arg.default
     kind = arg.type.name
+    if arg.type.is_enum:  # unscoped C++ enum: its values live in the class
+        return f"{arg.type.name.split('.')[0]}::{value}"
     if kind == "Variant" and value is None:
         return "Variant()"
     if isinstance(value, bool):
@@ -70,6 +72,8 @@ def cpp_default(arg: Argument) -> str:
 def doc_default(arg: Argument) -> str:
     """The default as Godot's doc XML writes it (before XML escaping)."""
     value = arg.default
+    if arg.type.is_enum:
+        return str(arg.type.enum_value(value))
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -95,6 +99,14 @@ def cpp_parameters(args: tuple[Argument, ...], with_defaults: bool = True) -> st
     return ", ".join(parts)
 
 
+def cpp_declaration(method: Method) -> str:
+    """`static Ref<T> create(const Variant &p_data = Variant()) const`, as the class declares it."""
+    text = f"{method.returns.cpp_return} {method.name}({cpp_parameters(method.args)})"
+    if method.is_static:
+        text = "static " + text
+    return text + (" const" if method.is_const else "")
+
+
 def d_method(method: Method) -> str:
     names = [cpp_string(method.name)] + [cpp_string(a.name) for a in method.args]
     return f"D_METHOD({', '.join(names)})"
@@ -105,8 +117,18 @@ def defvals(method: Method) -> str:
     return "".join(f", DEFVAL({cpp_default(a)})" for a in method.args if a.has_default)
 
 
+def doc_type(godot_type: Any) -> str:
+    """The type attributes of a doc XML <param> or <return>."""
+    if godot_type.is_enum:
+        return f'type="int" enum="{godot_type.name}"'
+    return f'type="{godot_type.name}"'
+
+
 def property_info(arg: Argument) -> str:
     name = cpp_string(arg.name)
+    if arg.type.is_enum:
+        return (f'PropertyInfo(Variant::INT, {name}, PROPERTY_HINT_NONE, "", PROPERTY_USAGE_CLASS_IS_ENUM, '
+                f"{cpp_string(arg.type.name)})")
     if arg.type.variant_type == "OBJECT":
         return f'PropertyInfo(Variant::OBJECT, {name}, PROPERTY_HINT_RESOURCE_TYPE, "{arg.type.name}")'
     if arg.type.name == "Variant":
@@ -153,9 +175,11 @@ def make_environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         cpp_default=cpp_default,
         doc_default=doc_default,
         cpp_parameters=cpp_parameters,
+        cpp_declaration=cpp_declaration,
         d_method=d_method,
         defvals=defvals,
         property_info=property_info,
+        doc_type=doc_type,
         xml_text=xml_text,
         xml_attr=xml_attr,
         indent_lines=indent_lines,

@@ -20,10 +20,23 @@ class GodotType:
     json_types: tuple[str, ...]  # JSON Schema "type" values it accepts ("" = any)
     default_kinds: tuple[type, ...]  # Python types a YAML default may have
     variant_type: str  # the Variant::Type enumerator, for PropertyInfo
+    enum_values: tuple[tuple[str, int], ...] = ()  # (name, value) for an enum type
 
     @property
     def is_void(self) -> bool:
         return self.name == "void"
+
+    @property
+    def is_enum(self) -> bool:
+        return bool(self.enum_values)
+
+    @property
+    def doc_type(self) -> str:
+        """The `type` Godot's doc XML gives it (an enum is documented as int)."""
+        return "int" if self.is_enum else self.name
+
+    def enum_value(self, name: str) -> int | None:
+        return next((value for value_name, value in self.enum_values if value_name == name), None)
 
 
 def _by_ref(cpp: str) -> str:
@@ -78,3 +91,9 @@ def object_type(class_name: str) -> GodotType:
 
 def supported_type_names(include_void: bool = True) -> str:
     return ", ".join(sorted(name for name in BUILTIN_TYPES if include_void or name != "void"))
+
+
+def enum_type(class_name: str, enum_name: str, values: tuple[tuple[str, int], ...]) -> GodotType:
+    """The type `ClassName.EnumName` of an enum declared in the spec."""
+    cpp = f"{class_name}::{enum_name}"
+    return GodotType(f"{class_name}.{enum_name}", cpp, cpp, ("integer",), (str,), "INT", values)

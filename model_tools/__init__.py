@@ -5,6 +5,7 @@ Replaces the concept's ``convert_model.py``/``run.py``. CLI::
     python -m model_tools list
     python -m model_tools export NAME --out path.pte [--backend portable|xnnpack] [--preserve-linear]
     python -m model_tools export --module file.py:ClassOrFactory [--example-shape 1,4 ...] --out x.pte
+    python -m model_tools export-bank DIR [--only NAME ...]     # every BANK model as DIR/NAME.pte
     python -m model_tools verify path.pte --model NAME [--atol 1e-4] [--json]
     python -m model_tools verify path.pte --module file.py:ClassOrFactory [--example-shape 1,4 ...]
     python -m model_tools info path.pte [--json]
@@ -15,6 +16,7 @@ Python API (for test fixtures)::
     from model_tools import export_model, verify
     pte = export_model("linear", tmp_path / "linear.pte")          # -> Path
     report = verify(pte, "linear", atol=1e-4)                      # report["ok"] is True
+    paths = export_bank(tmp_path / "bank")                         # {"embedding": Path(...), ...}
 
 Built-in models and their exported shapes are documented in
 :mod:`model_tools.models`. Importing this package imports torch but not
@@ -24,8 +26,19 @@ executorch (which takes seconds); executorch is imported on first use.
 from __future__ import annotations
 
 from model_tools.errors import UserError
-from model_tools.exporting import BACKENDS, export_model, export_spec
-from model_tools.models import MODELS, ModelSpec
+from model_tools.exporting import BACKENDS, BANK, export_bank, export_model, export_spec
+from model_tools.models import MODELS, ModelSpec, ProgramSpec
 from model_tools.verifying import verify
 
-__all__ = ["BACKENDS", "MODELS", "ModelSpec", "UserError", "export_model", "export_spec", "verify"]
+__all__ = [
+    "BACKENDS",
+    "BANK",
+    "MODELS",
+    "ModelSpec",
+    "ProgramSpec",
+    "UserError",
+    "export_bank",
+    "export_model",
+    "export_spec",
+    "verify",
+]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_tools {export,verify,info,bench-python,list}``.
+"""Command line: ``python -m model_tools {export,export-bank,verify,info,bench-python,list}``.
 
 Exit codes: 0 success, 1 verification mismatch, 2 user error (one line on
 stderr naming the problem and the fix; no traceback).
@@ -60,6 +60,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_bank(args: argparse.Namespace) -> int:
+    """Export the whole model bank (or --only some of it) into a directory."""
+    from model_tools.exporting import export_bank
+
+    export_bank(args.directory, args.only, log=print)
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Compare a .pte with eager PyTorch; exit 1 on mismatch."""
     from model_tools.verifying import verify
@@ -71,8 +79,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         _print_json(report)
     else:
         print(f"verify {report['pte']} against {report['model']} ({report['cases']} input cases, atol={args.atol:g})")
-        for index, error in enumerate(report["max_abs_error"]):
-            print(f"  output_{index}: max abs error {error:.3g}")
+        for method, result in report["methods"].items():
+            prefix = "" if list(report["methods"]) == ["forward"] else f"{method} "
+            for index, error in enumerate(result["max_abs_error"]):
+                kind = result["outputs"][index] if index < len(result["outputs"]) else {"dtype": "?", "exact": False}
+                how = "exact" if kind["exact"] else "atol"
+                print(f"  {prefix}output_{index} ({kind['dtype']}, {how}): max abs error {error:.3g}")
     if report["ok"]:
         if not args.json:
             print("OK")
@@ -84,7 +96,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def _describe(entry: dict[str, Any], kind: str) -> str:
     if entry["shape"] is None:
         return f"  {kind}_{entry['index']}: (not a tensor)"
-    return f"  {kind}_{entry['index']}: {entry['dtype']} {entry['shape']}"
+    dynamism = entry.get("dynamism")
+    bound = "" if dynamism in (None, "static") else f" ({dynamism}: sizes are the upper bound)"
+    return f"  {kind}_{entry['index']}: {entry['dtype']} {entry['shape']}{bound}"
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -137,12 +151,12 @@ def _method_inputs(loaded: Any) -> list[dict[str, Any]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """List built-in models with their example input shapes."""
+    """List built-in models with their example input dtypes and shapes."""
+    from model_tools.exporting import describe_inputs
     from model_tools.models import MODELS
 
     for name, factory in MODELS.items():
-        shapes = ", ".join(str(list(t.shape)) for t in factory().example_inputs)
-        print(f"{name}: inputs {shapes}")
+        print(f"{name}: inputs {describe_inputs(factory())}")
     return 0
 
 
@@ -174,6 +188,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_source(export)
     export.set_defaults(func=cmd_export)
+
+    bank = sub.add_parser("export-bank", help="export the engine tests' model bank as DIR/NAME.pte")
+    bank.add_argument("directory", type=Path)
+    bank.add_argument("--only", action="append", metavar="NAME", help="export just this bank entry (repeatable)")
+    bank.set_defaults(func=cmd_export_bank)
 
     verify = sub.add_parser("verify", help="compare a .pte with eager PyTorch")
     verify.add_argument("pte", type=Path)

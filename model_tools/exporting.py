@@ -2,7 +2,10 @@
 
 Pipeline: ``torch.export.export`` -> ``executorch.exir.to_edge_transform_and_lower``
 (with ``XnnpackPartitioner`` for the xnnpack backend) -> ``to_executorch`` ->
-write ``.buffer``.
+write ``.buffer``. A :class:`~model_tools.models.ProgramSpec` (several
+methods) is exported method by method and lowered together, as
+``to_edge_transform_and_lower({"encode": ep1, "decode": ep2})``, into one .pte.
+Dynamic shapes (``ModelSpec.dynamic_shapes``) go to ``torch.export.export``.
 
 About the portable backend and ``nn.Linear``: by default the edge dialect
 decomposes ``aten.linear`` into ``permute_copy`` + ``addmm``, and the portable
@@ -22,19 +25,41 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from types import MappingProxyType
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from model_tools.errors import UserError
-from model_tools.models import ModelSpec
+from model_tools.models import FORWARD, AnySpec, ModelSpec, ProgramSpec, method_specs
 from model_tools.sources import builtin_model, user_model
 
 BACKENDS = ("portable", "xnnpack")
 """Backends ``export`` accepts."""
+
+BANK: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "linear": ("linear", "portable"),
+        "two_io": ("two_io", "portable"),
+        "embedding": ("embedding", "portable"),
+        "uint8_conv": ("uint8_conv", "portable"),
+        "bool_mask": ("bool_mask", "portable"),
+        "float16": ("float16", "portable"),
+        "two_methods": ("two_methods", "portable"),
+        "dynamic_batch": ("dynamic_batch", "portable"),
+        "mlp_xnnpack": ("mlp", "xnnpack"),
+    }
+)
+"""The model bank for the engine's tests: file stem -> (built-in model, backend).
+
+``export_bank(directory)`` writes each as ``directory/STEM.pte``. The portable
+``mlp`` is left out on purpose: its naive addmm kernels make it slow to run,
+and the XNNPACK build covers the same model plus a delegate.
+"""
 
 Log = Callable[[str], None]
 
@@ -94,21 +119,27 @@ def check_linear_inputs_2d(exported: torch.export.ExportedProgram) -> None:
 
 
 def lower_to_pte_bytes(
-    spec: ModelSpec, backend: str = "portable", preserve_linear: bool = False, log: Log = _silent
+    spec: AnySpec, backend: str = "portable", preserve_linear: bool = False, log: Log = _silent
 ) -> bytes:
-    """Run the export pipeline and return the serialized program."""
+    """Run the export pipeline and return the serialized program (all methods of ``spec``)."""
     from executorch.exir import to_edge_transform_and_lower
 
     partitioners = _partitioners(backend)
-    exported = torch.export.export(spec.module, spec.example_inputs)
-    if preserve_linear:
-        check_linear_inputs_2d(exported)
+    programs = {}
+    for name, method in method_specs(spec).items():
+        exported = torch.export.export(method.module, method.example_inputs, dynamic_shapes=method.dynamic_shapes)
+        if preserve_linear:
+            check_linear_inputs_2d(exported)
+        programs[name] = exported
+    single = list(programs) == [FORWARD]
     edge = to_edge_transform_and_lower(
-        exported,
+        programs[FORWARD] if single else programs,
         partitioner=partitioners or None,
         compile_config=_compile_config(preserve_linear),
     )
-    log(f"  ops: {_op_summary(edge.exported_program().graph_module)}")
+    for name in programs:
+        prefix = "" if single else f"{name} "
+        log(f"  {prefix}ops: {_op_summary(edge.exported_program(name).graph_module)}")
     return bytes(edge.to_executorch().buffer)
 
 
@@ -126,12 +157,14 @@ def write_atomically(data: bytes, out_path: Path) -> None:
 
 
 def _to_spec(
-    name_or_module: str | nn.Module | ModelSpec,
+    name_or_module: str | nn.Module | AnySpec,
     example_inputs: Sequence[torch.Tensor] | None,
-) -> tuple[str, ModelSpec]:
-    """Accept a built-in name, a 'file.py:Attr' spec, a ModelSpec, or a module + inputs."""
+) -> tuple[str, AnySpec]:
+    """Accept a built-in name, a 'file.py:Attr' spec, a Model/ProgramSpec, or a module + inputs."""
     if isinstance(name_or_module, ModelSpec):
         return type(name_or_module.module).__name__, name_or_module
+    if isinstance(name_or_module, ProgramSpec):
+        return "+".join(name_or_module.methods), name_or_module
     if isinstance(name_or_module, nn.Module):
         if example_inputs is None:
             raise UserError("an nn.Module needs example inputs", "pass example_inputs=(tensor, ...)")
@@ -142,7 +175,7 @@ def _to_spec(
 
 
 def export_model(
-    name_or_module: str | nn.Module | ModelSpec,
+    name_or_module: str | nn.Module | AnySpec,
     out_path: str | os.PathLike[str],
     backend: str = "portable",
     *,
@@ -153,16 +186,29 @@ def export_model(
     """Export a model to ``out_path`` and return that path.
 
     ``name_or_module`` is a built-in model name (see ``model_tools.MODELS``), a
-    ``'file.py:ClassOrFactory'`` spec, a ``ModelSpec``, or an ``nn.Module``
-    together with ``example_inputs``.
+    ``'file.py:ClassOrFactory'`` spec, a ``ModelSpec`` or ``ProgramSpec``, or
+    an ``nn.Module`` together with ``example_inputs``.
     """
     label, spec = _to_spec(name_or_module, example_inputs)
     return export_spec(label, spec, out_path, backend, preserve_linear=preserve_linear, log=log)
 
 
+def describe_inputs(spec: AnySpec) -> str:
+    """Example input shapes and dtypes, per method when there is more than one."""
+    methods = method_specs(spec)
+
+    def one(method: ModelSpec) -> str:
+        text = ", ".join(f"{str(t.dtype).removeprefix('torch.')} {list(t.shape)}" for t in method.example_inputs)
+        return text + (" (dynamic)" if method.dynamic_shapes is not None else "")
+
+    if list(methods) == [FORWARD]:
+        return one(methods[FORWARD])
+    return "; ".join(f"{name}: {one(method)}" for name, method in methods.items())
+
+
 def export_spec(
     label: str,
-    spec: ModelSpec,
+    spec: AnySpec,
     out_path: str | os.PathLike[str],
     backend: str = "portable",
     *,
@@ -173,9 +219,35 @@ def export_spec(
     if backend not in BACKENDS:
         raise UserError(f"unknown backend '{backend}'", f"use one of: {', '.join(BACKENDS)}")
     out = Path(out_path)
-    shapes = ", ".join(str(list(t.shape)) for t in spec.example_inputs)
-    log(f"exporting {label} (backend={backend}, preserve_linear={preserve_linear}, inputs: {shapes})")
+    log(f"exporting {label} (backend={backend}, preserve_linear={preserve_linear}, inputs: {describe_inputs(spec)})")
     data = lower_to_pte_bytes(spec, backend, preserve_linear, log)
     write_atomically(data, out)
     log(f"wrote {out} ({len(data)} bytes)")
     return out
+
+
+def export_bank(
+    directory: str | os.PathLike[str],
+    names: Sequence[str] | None = None,
+    *,
+    log: Log = _silent,
+) -> dict[str, Path]:
+    """Export every model of :data:`BANK` (or just ``names``) as ``directory/STEM.pte``.
+
+    Returns stem -> path, in BANK order. Progress (one line per model with
+    its export time, then the total) goes to ``log``.
+    """
+    selected = list(BANK) if names is None else list(names)
+    unknown = [name for name in selected if name not in BANK]
+    if unknown:
+        raise UserError(f"not in the bank: {', '.join(unknown)}", f"use some of: {', '.join(BANK)}")
+    out_dir = Path(directory)
+    written: dict[str, Path] = {}
+    started = time.perf_counter()
+    for index, stem in enumerate(selected, start=1):
+        model, backend = BANK[stem]
+        began = time.perf_counter()
+        written[stem] = export_spec(model, builtin_model(model), out_dir / f"{stem}.pte", backend)
+        log(f"[{index}/{len(selected)}] {written[stem]} ({model}, {backend}) {time.perf_counter() - began:.2f} s")
+    log(f"exported {len(written)} models to {out_dir} in {time.perf_counter() - started:.2f} s")
+    return written

@@ -46,6 +46,16 @@ SCALAR_TYPE_NAMES: Mapping[int, str] = MappingProxyType(
 )
 """ExecuTorch ScalarType codes (as returned by TensorInfo.dtype()) -> dtype names."""
 
+SHAPE_DYNAMISM_NAMES: Mapping[int, str] = MappingProxyType(
+    {0: "static", 1: "dynamic_bound", 2: "dynamic_unbound"}
+)
+"""ExecuTorch TensorShapeDynamism codes (flatbuffer ``Tensor.shape_dynamism``) -> names.
+
+For ``dynamic_bound`` tensors the method metadata's sizes are the upper bound
+(e.g. [8, 3] for a batch dimension with max 8); any shape of the same rank
+whose dimensions do not exceed it is accepted at run time.
+"""
+
 FORWARD = "forward"
 
 
@@ -56,6 +66,8 @@ class LoadedMethod:
     program: Any
     method: Any
     name: str
+    input_dynamism: tuple[str | None, ...] = ()
+    """Per input: a SHAPE_DYNAMISM_NAMES value, or None for a non-tensor input."""
 
     def run(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Execute once; returns the outputs as a list of tensors."""
@@ -96,7 +108,8 @@ def load_method(path: Path, method_name: str = FORWARD) -> LoadedMethod:
             f"ExecuTorch could not load method '{method_name}' of {path} ({exc})",
             "check that this runtime has every operator/backend the program needs (see 'info')",
         ) from exc
-    return LoadedMethod(program=program, method=method, name=method_name)
+    dynamism = shape_dynamism(path.read_bytes()).get(method_name, {}).get("inputs", [])
+    return LoadedMethod(program=program, method=method, name=method_name, input_dynamism=tuple(dynamism))
 
 
 def dtype_name(code: int) -> str:
@@ -144,15 +157,14 @@ def method_info(program: Any, method_name: str) -> dict[str, Any]:
     }
 
 
-def program_requirements(data: bytes) -> dict[str, dict[str, list[str]]]:
-    """Operators and delegates each method needs, read from the flatbuffer.
-
-    Uses ExecuTorch's (private) deserializer; this is what tells you whether a
-    runtime with portable kernels only can run the program.
-    """
+def _flatbuffer(data: bytes) -> Any:
+    """The program flatbuffer as Python objects, via ExecuTorch's (private) deserializer."""
     from executorch.exir._serialize._program import deserialize_pte_binary
 
-    program = deserialize_pte_binary(data).program
+    return deserialize_pte_binary(data).program
+
+
+def _requirements_of(program: Any) -> dict[str, dict[str, list[str]]]:
     return {
         plan.name: {
             "operators": sorted({f"{op.name}.{op.overload}" if op.overload else op.name for op in plan.operators}),
@@ -162,13 +174,51 @@ def program_requirements(data: bytes) -> dict[str, dict[str, list[str]]]:
     }
 
 
+def _dynamism_of(program: Any) -> dict[str, dict[str, list[str | None]]]:
+    def names(plan: Any, indices: Sequence[int]) -> list[str | None]:
+        result: list[str | None] = []
+        for index in indices:
+            code = getattr(plan.values[index].val, "shape_dynamism", None)
+            result.append(None if code is None else SHAPE_DYNAMISM_NAMES.get(int(code), f"dynamism_{int(code)}"))
+        return result
+
+    return {
+        plan.name: {"inputs": names(plan, plan.inputs), "outputs": names(plan, plan.outputs)}
+        for plan in program.execution_plan
+    }
+
+
+def program_requirements(data: bytes) -> dict[str, dict[str, list[str]]]:
+    """Operators and delegates each method needs, read from the flatbuffer.
+
+    Uses ExecuTorch's (private) deserializer; this is what tells you whether a
+    runtime with portable kernels only can run the program.
+    """
+    return _requirements_of(_flatbuffer(data))
+
+
+def shape_dynamism(data: bytes) -> dict[str, dict[str, list[str | None]]]:
+    """Per method, each input's and output's shape dynamism (None for non-tensors).
+
+    The runtime's MethodMeta does not expose it; the flatbuffer does.
+    """
+    return _dynamism_of(_flatbuffer(data))
+
+
 def pte_info(path: Path) -> dict[str, Any]:
     """Everything ``info`` prints: size, methods, their I/O, operators and delegates."""
     program = load_program(path)
-    requirements = program_requirements(path.read_bytes())
+    flatbuffer = _flatbuffer(path.read_bytes())
+    requirements = _requirements_of(flatbuffer)
+    dynamism = _dynamism_of(flatbuffer)
     methods = {}
     for name in sorted(program.method_names):
         methods[name] = method_info(program, name)
+        for kind in ("inputs", "outputs"):
+            kinds = dynamism.get(name, {}).get(kind, [])
+            for entry in methods[name][kind]:
+                index = entry["index"]
+                entry["dynamism"] = kinds[index] if entry["shape"] is not None and index < len(kinds) else None
         methods[name].update(requirements.get(name, {"operators": [], "delegates": []}))
     return {"path": str(path), "size_bytes": path.stat().st_size, "methods": methods}
 
@@ -186,7 +236,9 @@ def input_mismatches(loaded: LoadedMethod, inputs: Sequence[torch.Tensor]) -> li
     """Differences between given inputs and the method's declared inputs (count, shape, dtype).
 
     The runtime's own error for a mismatch is a generic C++ failure; this
-    names which input is wrong and what it should be.
+    names which input is wrong and what it should be. A ``dynamic_bound``
+    input accepts any shape of the declared rank within the declared sizes
+    (which are its upper bounds).
     """
     info = method_info(loaded.program, loaded.name)["inputs"]
     if len(inputs) != len(info):
@@ -195,14 +247,22 @@ def input_mismatches(loaded: LoadedMethod, inputs: Sequence[torch.Tensor]) -> li
     for given, expected in zip(inputs, info):
         if expected["shape"] is None:
             continue
-        if list(given.shape) != expected["shape"]:
-            problems.append(
-                f"input_{expected['index']} has shape {list(given.shape)}, the program expects {expected['shape']}"
-            )
+        index = expected["index"]
+        dynamism = loaded.input_dynamism[index] if index < len(loaded.input_dynamism) else "static"
+        shape = list(given.shape)
+        if dynamism == "dynamic_bound":
+            fits = len(shape) == len(expected["shape"]) and all(g <= e for g, e in zip(shape, expected["shape"]))
+            wanted = f"at most {expected['shape']} (dynamic, same rank)"
+        elif dynamism == "dynamic_unbound":
+            fits = len(shape) == len(expected["shape"])
+            wanted = f"rank {len(expected['shape'])} (dynamic)"
+        else:
+            fits = shape == expected["shape"]
+            wanted = f"{expected['shape']}"
+        if not fits:
+            problems.append(f"input_{index} has shape {shape}, the program expects {wanted}")
         elif str(given.dtype).removeprefix("torch.") != expected["dtype"]:
-            problems.append(
-                f"input_{expected['index']} has dtype {given.dtype}, the program expects {expected['dtype']}"
-            )
+            problems.append(f"input_{index} has dtype {given.dtype}, the program expects {expected['dtype']}")
     return problems
 
 

@@ -17,13 +17,13 @@ import torch
 from torch import nn
 
 from model_tools.errors import UserError
-from model_tools.models import MODELS, ModelSpec
+from model_tools.models import MODELS, AnySpec, ModelSpec
 
 EXAMPLE_SEED = 0
 """Seed for example inputs built from --example-shape, so exports are reproducible."""
 
 
-def builtin_model(name: str) -> ModelSpec:
+def builtin_model(name: str) -> AnySpec:
     """Build a registered model, or explain which names exist."""
     factory = MODELS.get(name)
     if factory is None:
@@ -147,7 +147,7 @@ def user_model(spec: str, shapes: Sequence[tuple[int, ...]]) -> ModelSpec:
 
 def resolve_model(
     name: str | None, module_spec: str | None, shapes: Sequence[tuple[int, ...]] = ()
-) -> tuple[str, ModelSpec]:
+) -> tuple[str, AnySpec]:
     """Return (display name, spec) for exactly one of a model name or a --module spec."""
     if (name is None) == (module_spec is None):
         raise UserError(

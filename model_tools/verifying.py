@@ -1,7 +1,16 @@
 """Check a .pte against eager PyTorch on the example inputs plus random ones.
 
 Random inputs catch a program that only happens to match at the example
-point (e.g. constant-folded or wrong weights that agree at one x).
+point (e.g. constant-folded or wrong weights that agree at one x). Random
+floats are standard normal; random integers are drawn between the example's
+min and max (so an embedding's example ids bound the random ids to the
+table, and a uint8 image spanning 0..255 gives full-range random images).
+A spec's ``extra_cases`` (e.g. other batch sizes of a dynamic model) run too.
+
+Every method of the spec is checked (``two_methods``: ``encode`` and
+``decode``), and the program must have exactly those methods. Outputs must
+have the eager dtype and shape; floating-point outputs must agree within
+``atol``, integer and bool outputs exactly (``atol`` does not apply).
 """
 
 from __future__ import annotations
@@ -12,8 +21,8 @@ from typing import Any, Sequence
 
 import torch
 
-from model_tools.models import ModelSpec
-from model_tools.pte_runtime import LoadedMethod, input_mismatches, load_method
+from model_tools.models import FORWARD, AnySpec, ModelSpec, method_specs
+from model_tools.pte_runtime import LoadedMethod, input_mismatches, load_method, load_program
 from model_tools.sources import resolve_model
 
 RANDOM_CASES = 3
@@ -30,21 +39,27 @@ def _flatten(value: Any) -> list[torch.Tensor]:
     raise TypeError(f"unsupported eager output type {type(value).__name__}")
 
 
+def _dtype(tensor: torch.Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
+
+
 def _random_like(example: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """A random tensor with the example's shape and dtype."""
+    """A random tensor with the example's shape and dtype (integers within the example's range)."""
     if example.dtype.is_floating_point:
         return torch.randn(example.shape, generator=generator, dtype=torch.float32).to(example.dtype)
     if example.dtype == torch.bool:
         return torch.randint(0, 2, example.shape, generator=generator).bool()
-    return torch.randint(0, 10, example.shape, generator=generator, dtype=example.dtype)
+    low, high = (int(example.min()), int(example.max())) if example.numel() else (0, 0)
+    return torch.randint(low, high + 1, example.shape, generator=generator, dtype=example.dtype)
 
 
 def input_cases(spec: ModelSpec, random_cases: int = RANDOM_CASES) -> list[tuple[torch.Tensor, ...]]:
-    """The example inputs first, then ``random_cases`` seeded random ones."""
+    """The example inputs first, then ``random_cases`` seeded random ones, then ``extra_cases``."""
     generator = torch.Generator().manual_seed(VERIFY_SEED)
     cases = [tuple(spec.example_inputs)]
     for _ in range(random_cases):
         cases.append(tuple(_random_like(t, generator) for t in spec.example_inputs))
+    cases.extend(tuple(case) for case in spec.extra_cases)
     return cases
 
 
@@ -60,26 +75,91 @@ def _max_errors(expected: Sequence[torch.Tensor], actual: Sequence[torch.Tensor]
     return errors
 
 
+def _is_exact(dtype: torch.dtype) -> bool:
+    """Integer and bool outputs are compared exactly, floating ones within atol."""
+    return not (dtype.is_floating_point or dtype.is_complex)
+
+
 def compare(
     loaded: LoadedMethod, spec: ModelSpec, random_cases: int = RANDOM_CASES
 ) -> tuple[list[float], list[str]]:
-    """Run every case through both; return worst error per output and structural problems."""
+    """Run every case through both; return worst error per output and structural problems.
+
+    Structural problems: inputs the program does not accept, a runtime
+    failure, a different number of outputs, or an output dtype that differs
+    from eager. Tolerance checks are left to the caller (see :func:`verify`).
+    """
     worst: list[float] = []
     problems: list[str] = []
-    for case in input_cases(spec, random_cases):
+    for number, case in enumerate(input_cases(spec, random_cases)):
+        shapes = ", ".join(str(list(t.shape)) for t in case)
+        mismatched = input_mismatches(loaded, case)
+        if mismatched:
+            problems.append(f"case {number} (inputs {shapes}): {'; '.join(mismatched)}")
+            break
         with torch.no_grad():
             expected = _flatten(spec.module(*case))
         try:
             actual = loaded.run(case)
         except RuntimeError as exc:  # the C++ runtime reports kernel failures this way
-            problems.append(f"running the program failed: {exc}")
+            problems.append(f"running the program failed on case {number} (inputs {shapes}): {exc}")
             break
         if len(actual) != len(expected):
             problems.append(f"program returned {len(actual)} outputs, eager model {len(expected)}")
             break
+        wrong_dtypes = [
+            f"output_{i} is {_dtype(got)}, eager gives {_dtype(want)}"
+            for i, (want, got) in enumerate(zip(expected, actual))
+            if want.dtype != got.dtype
+        ]
+        if wrong_dtypes:
+            problems.append("; ".join(wrong_dtypes))
+            break
         errors = _max_errors(expected, actual)
         worst = [max(a, b) for a, b in zip(worst, errors)] if worst else errors
     return worst, problems
+
+
+def _output_kinds(spec: ModelSpec) -> list[tuple[str, bool]]:
+    """(dtype name, compared exactly?) per eager output at the example inputs."""
+    with torch.no_grad():
+        outputs = _flatten(spec.module(*spec.example_inputs))
+    return [(_dtype(t), _is_exact(t.dtype)) for t in outputs]
+
+
+def _verify_method(
+    path: Path, method: str, spec: ModelSpec, label: str, atol: float, random_cases: int
+) -> dict[str, Any]:
+    """Compare one method; the result's problems are not yet prefixed with the method name."""
+    loaded = load_method(path, method)
+    cases = len(input_cases(spec, random_cases))
+    problems = input_mismatches(loaded, spec.example_inputs)
+    errors: list[float] = []
+    if problems:
+        problems.append(f"is {path.name} really an export of '{label}'?")
+    else:
+        errors, problems = compare(loaded, spec, random_cases)
+    kinds = _output_kinds(spec)
+    if errors and len(kinds) == len(errors):
+        exact = [i for i, err in enumerate(errors) if kinds[i][1] and err != 0.0]
+        loose = [i for i, err in enumerate(errors) if not kinds[i][1] and not err <= atol]
+        if exact:
+            problems.append(
+                "outputs "
+                + ", ".join(f"output_{i} ({kinds[i][0]}, max abs error {errors[i]:.3g})" for i in exact)
+                + " differ from eager; integer/bool outputs must match exactly"
+            )
+        if loose:
+            problems.append(
+                "outputs " + ", ".join(f"output_{i} (max abs error {errors[i]:.3g})" for i in loose)
+                + f" exceed atol={atol:g}"
+            )
+    return {
+        "cases": cases,
+        "max_abs_error": errors,
+        "outputs": [{"dtype": dtype, "exact": exact} for dtype, exact in kinds],
+        "problems": problems,
+    }
 
 
 def verify(
@@ -95,28 +175,40 @@ def verify(
 
     Mismatches are data, not exceptions, so callers (the CLI, tests) decide
     how to react; only user errors (missing file, unknown model) raise.
+
+    Report keys: ``pte``, ``model``, ``ok``, ``atol``, ``problems``;
+    ``methods`` maps each checked method to its ``cases``, ``max_abs_error``
+    (per output) and ``outputs`` (dtype, compared exactly?); ``cases`` and
+    ``max_abs_error`` at the top level are the sum / concatenation over
+    methods (for a single ``forward`` simply its own).
     """
     label, spec = resolve_model(name, module_spec, example_shapes)
     path = Path(pte_path)
-    loaded = load_method(path)
-    problems = input_mismatches(loaded, spec.example_inputs)
-    errors: list[float] = []
-    if problems:
-        problems.append(f"is {path.name} really an export of '{label}'?")
-    else:
-        errors, problems = compare(loaded, spec, random_cases)
-    mismatched = [i for i, err in enumerate(errors) if not err <= atol]
-    if mismatched:
+    methods = method_specs(spec)
+    available = set(load_program(path).method_names)
+    problems: list[str] = []
+    missing = [m for m in methods if m not in available]
+    extra = sorted(available - set(methods))
+    if missing or extra:
         problems.append(
-            "outputs " + ", ".join(f"output_{i} (max abs error {errors[i]:.3g})" for i in mismatched)
-            + f" exceed atol={atol:g}"
+            f"{path.name} has methods {', '.join(sorted(available))}, '{label}' has {', '.join(methods)}; "
+            f"is {path.name} really an export of '{label}'?"
         )
+    results: dict[str, dict[str, Any]] = {}
+    for method, method_spec in methods.items():
+        if method not in available:
+            continue
+        result = _verify_method(path, method, method_spec, label, atol, random_cases)
+        prefix = "" if list(methods) == [FORWARD] else f"method '{method}': "
+        problems.extend(prefix + problem for problem in result.pop("problems"))
+        results[method] = result
     return {
         "pte": str(path),
         "model": label,
         "ok": not problems,
         "atol": atol,
-        "cases": 1 + random_cases,
-        "max_abs_error": errors,
+        "cases": sum(r["cases"] for r in results.values()),
+        "max_abs_error": [e for r in results.values() for e in r["max_abs_error"]],
+        "methods": results,
         "problems": problems,
     }

@@ -1,6 +1,10 @@
 #include "executorch_model.h"
 
+#include "executorch_tensor.h"
+
+#include "core/config/project_settings.h"
 #include "core/io/file_access.h"
+#include "core/io/file_access_pack.h"
 #include "core/templates/local_vector.h"
 
 #include <executorch/extension/data_loader/buffer_data_loader.h>
@@ -129,7 +133,7 @@ String read_numbers(const String &p_key, const Variant &p_value, LocalVector<dou
 				const Variant &element = array[i];
 				const Variant::Type type = element.get_type();
 				if (type != Variant::INT && type != Variant::FLOAT && type != Variant::BOOL) {
-					return vformat("'%s'[%d] is a %s; inputs must be numbers.", p_key, i, Variant::get_type_name(type));
+					return vformat("%s[%d] is a %s; inputs must be numbers.", p_key, i, Variant::get_type_name(type));
 				}
 				r_values[i] = (double)element;
 			}
@@ -174,7 +178,7 @@ String read_numbers(const String &p_key, const Variant &p_value, LocalVector<dou
 			return String();
 		}
 		default:
-			return vformat("'%s' is a %s; pass an Array of numbers or a packed numeric array.", p_key,
+			return vformat("%s is a %s; pass an Array of numbers, a packed numeric array or an ExecuTorchTensor.", p_key,
 					Variant::get_type_name(p_value.get_type()));
 	}
 }
@@ -320,6 +324,144 @@ bool output_to_variant(const EValue &p_value, Variant &r_variant) {
 	}
 }
 
+bool dtype_from_scalar_type(ScalarType p_type, ExecuTorchTensor::DType &r_dtype) {
+	switch (p_type) {
+		case ScalarType::Float:
+			r_dtype = ExecuTorchTensor::DTYPE_FLOAT32;
+			return true;
+		case ScalarType::Double:
+			r_dtype = ExecuTorchTensor::DTYPE_FLOAT64;
+			return true;
+		case ScalarType::Half:
+			r_dtype = ExecuTorchTensor::DTYPE_FLOAT16;
+			return true;
+		case ScalarType::BFloat16:
+			r_dtype = ExecuTorchTensor::DTYPE_BFLOAT16;
+			return true;
+		case ScalarType::Char:
+			r_dtype = ExecuTorchTensor::DTYPE_INT8;
+			return true;
+		case ScalarType::Short:
+			r_dtype = ExecuTorchTensor::DTYPE_INT16;
+			return true;
+		case ScalarType::Int:
+			r_dtype = ExecuTorchTensor::DTYPE_INT32;
+			return true;
+		case ScalarType::Long:
+			r_dtype = ExecuTorchTensor::DTYPE_INT64;
+			return true;
+		case ScalarType::Byte:
+			r_dtype = ExecuTorchTensor::DTYPE_UINT8;
+			return true;
+		case ScalarType::Bool:
+			r_dtype = ExecuTorchTensor::DTYPE_BOOL;
+			return true;
+		default:
+			return false;
+	}
+}
+
+// The inputs of one execute call, alive until it returns.
+struct PreparedInputs {
+	std::vector<std::vector<uint8_t>> staging;
+	std::vector<TensorPtr> tensors;
+	std::vector<EValue> values;
+};
+
+// Turns one GDScript value into input `p_index` of a method: an
+// ExecuTorchTensor (dtype must match, shape is its own), numbers (converted to
+// the declared dtype and shape), or a scalar for a scalar input.
+String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_index, const String &p_label, const Variant &p_value, PreparedInputs &r_inputs) {
+	auto tag = p_meta.input_tag(p_index);
+	if (!tag.ok()) {
+		return vformat("ExecuTorch has no type for input %d of '%s'.", p_index, p_method);
+	}
+	LocalVector<double> values;
+	if (tag.get() == Tag::Tensor) {
+		auto info = p_meta.input_tensor_meta(p_index);
+		if (!info.ok()) {
+			return vformat("ExecuTorch has no tensor metadata for input %d of '%s'.", p_index, p_method);
+		}
+		std::vector<int32_t> declared(info->sizes().begin(), info->sizes().end());
+		std::vector<uint8_t> &staging = r_inputs.staging[p_index];
+		const ExecuTorchTensor *tensor = Object::cast_to<ExecuTorchTensor>(p_value.get_validated_object());
+		if (tensor) {
+			ExecuTorchTensor::DType expected;
+			if (!dtype_from_scalar_type(info->scalar_type(), expected) || expected != tensor->get_dtype()) {
+				return vformat("%s is a %s tensor but input %d of '%s' is %s; create it with the matching dtype.", p_label,
+						tensor->get_dtype_name(), p_index, p_method, dtype_name(info->scalar_type()));
+			}
+			const PackedInt64Array shape = tensor->get_shape();
+			if ((size_t)shape.size() != declared.size()) {
+				return vformat("%s has shape %s (rank %d) but input %d of '%s' has shape %s (rank %d).", p_label, shape,
+						shape.size(), p_index, p_method, shape_text(declared), (int64_t)declared.size());
+			}
+			std::vector<int32_t> sizes;
+			for (int64_t size : shape) {
+				sizes.push_back((int32_t)size);
+			}
+			const PackedByteArray &bytes = tensor->get_bytes();
+			staging.assign(bytes.ptr(), bytes.ptr() + bytes.size());
+			// ExecuTorch checks a differing size against the dynamic dimension's bound.
+			r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), sizes, info->scalar_type()));
+			r_inputs.values.emplace_back(*r_inputs.tensors.back());
+			return String();
+		}
+		const String read_error = read_numbers(p_label, p_value, values);
+		if (!read_error.is_empty()) {
+			return read_error;
+		}
+		const int64_t expected = element_count(declared);
+		if ((int64_t)values.size() != expected) {
+			return vformat("%s has %d value(s) but input %d of '%s' has shape %s (%d value(s)); pass exactly %d number(s).",
+					p_label, (int64_t)values.size(), p_index, p_method, shape_text(declared), expected, expected);
+		}
+		if (!store_values(info->scalar_type(), values, staging)) {
+			return vformat("Input %d of '%s' has dtype %s, which cannot be filled from numbers.", p_index, p_method,
+					dtype_name(info->scalar_type()));
+		}
+		r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->scalar_type()));
+		r_inputs.values.emplace_back(*r_inputs.tensors.back());
+		return String();
+	}
+	if (tag.get() != Tag::Int && tag.get() != Tag::Double && tag.get() != Tag::Bool) {
+		return vformat("Input %d of '%s' is a %s, which cannot be passed from GDScript.", p_index, p_method, tag_name(tag.get()));
+	}
+	const String read_error = read_numbers(p_label, p_value, values);
+	if (!read_error.is_empty()) {
+		return read_error;
+	}
+	if (values.size() != 1) {
+		return vformat("%s has %d values but input %d of '%s' is a single %s; pass one number.", p_label,
+				(int64_t)values.size(), p_index, p_method, tag_name(tag.get()));
+	}
+	if (tag.get() == Tag::Int) {
+		r_inputs.values.emplace_back((int64_t)values[0]);
+	} else if (tag.get() == Tag::Double) {
+		r_inputs.values.emplace_back(values[0]);
+	} else {
+		r_inputs.values.emplace_back(values[0] != 0.0);
+	}
+	return String();
+}
+
+Variant output_to_tensor(const EValue &p_value) {
+	if (!p_value.isTensor()) {
+		Variant scalar;
+		return output_to_variant(p_value, scalar) ? scalar : Variant();
+	}
+	const executorch::aten::Tensor &tensor = p_value.toTensor();
+	ExecuTorchTensor::DType dtype;
+	if (!dtype_from_scalar_type(tensor.scalar_type(), dtype)) {
+		return Variant();
+	}
+	PackedInt64Array shape;
+	for (auto size : tensor.sizes()) {
+		shape.push_back(size);
+	}
+	return ExecuTorchTensor::from_bytes(dtype, shape, static_cast<const uint8_t *>(tensor.const_data_ptr()), tensor.nbytes());
+}
+
 } // namespace
 
 // --- Loading ---------------------------------------------------------------
@@ -329,16 +471,35 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	ERR_FAIL_COND_V_MSG(!FileAccess::exists(p_path), false,
 			vformat("No file at '%s'. Check the path; export models with `python -m model_tools export`.", p_path));
 
-	Error read_error = OK;
-	PackedByteArray bytes = FileAccess::get_file_as_bytes(p_path, &read_error);
-	ERR_FAIL_COND_V_MSG(read_error != OK, false, vformat("Cannot read '%s' (%s).", p_path, error_names[read_error]));
-	ERR_FAIL_COND_V_MSG(bytes.size() < PTE_IDENTIFIER_OFFSET + 4, false,
-			vformat("'%s' is %d bytes long, too short to be an ExecuTorch program (.pte).", p_path, bytes.size()));
-	ERR_FAIL_COND_V_MSG(bytes[PTE_IDENTIFIER_OFFSET] != 'E' || bytes[PTE_IDENTIFIER_OFFSET + 1] != 'T', false,
+	// A file inside a .pck is read through FileAccess into memory; a plain file
+	// on disk is memory-mapped, so only the pages ExecuTorch touches are loaded.
+	const bool in_pack = PackedData::get_singleton() && !PackedData::get_singleton()->is_disabled() &&
+			PackedData::get_singleton()->has_path(p_path);
+	const String disk_path = ProjectSettings::get_singleton()->globalize_path(p_path);
+	const bool mappable = !in_pack && disk_path.is_absolute_path() && FileAccess::exists(disk_path);
+
+	Ref<FileAccess> file = FileAccess::open(p_path, FileAccess::READ);
+	ERR_FAIL_COND_V_MSG(file.is_null(), false, vformat("Cannot open '%s' (%s).", p_path, error_names[FileAccess::get_open_error()]));
+	const int64_t file_size = file->get_length();
+	ERR_FAIL_COND_V_MSG(file_size < PTE_IDENTIFIER_OFFSET + 4, false,
+			vformat("'%s' is %d bytes long, too short to be an ExecuTorch program (.pte).", p_path, file_size));
+	uint8_t header[PTE_IDENTIFIER_OFFSET + 2];
+	file->get_buffer(header, sizeof(header));
+	ERR_FAIL_COND_V_MSG(header[PTE_IDENTIFIER_OFFSET] != 'E' || header[PTE_IDENTIFIER_OFFSET + 1] != 'T', false,
 			vformat("'%s' is not an ExecuTorch program (.pte): its header lacks the 'ET' identifier. Export the model with ExecuTorch (`python -m model_tools export`).", p_path));
 
 	// Load into locals first, so a failure keeps the previously loaded program.
-	std::unique_ptr<Module> loaded = std::make_unique<Module>(std::make_unique<BufferDataLoader>(bytes.ptr(), bytes.size()));
+	PackedByteArray bytes;
+	std::unique_ptr<Module> loaded;
+	if (mappable) {
+		loaded = std::make_unique<Module>(std::string(disk_path.utf8().get_data()), Module::LoadMode::Mmap);
+	} else {
+		file->seek(0);
+		bytes = file->get_buffer(file_size);
+		ERR_FAIL_COND_V_MSG(bytes.size() != file_size, false, vformat("Cannot read all of '%s'.", p_path));
+		loaded = std::make_unique<Module>(std::make_unique<BufferDataLoader>(bytes.ptr(), bytes.size()));
+	}
+	file.unref();
 	// InternalConsistency checks the whole flatbuffer, so a truncated or
 	// corrupted file fails here instead of crashing at inference time.
 	const ETError load_error = loaded->load(Program::Verification::InternalConsistency);
@@ -364,6 +525,8 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	MutexLock lock(module_mutex);
 	module = std::move(loaded);
 	program_bytes = bytes;
+	program_size = file_size;
+	memory_mapped = mappable;
 	method_names = loaded_names;
 	source_path = p_path;
 	return true;
@@ -379,7 +542,11 @@ String ExecuTorchModel::get_source_path() const {
 }
 
 int64_t ExecuTorchModel::get_file_size() const {
-	return program_bytes.size();
+	return program_size;
+}
+
+bool ExecuTorchModel::is_memory_mapped() const {
+	return memory_mapped;
 }
 
 PackedStringArray ExecuTorchModel::get_method_names() const {
@@ -421,7 +588,8 @@ Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
 
 // --- Inference ----------------------------------------------------------------
 
-String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec) {
+String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Variant> &p_inputs, const LocalVector<String> &p_labels,
+		bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec) {
 	MutexLock lock(module_mutex);
 	if (!module) {
 		return "No model is loaded. Call load_model_from_file() first.";
@@ -434,9 +602,57 @@ String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, 
 	if (!meta.ok()) {
 		return vformat("ExecuTorch has no metadata for method '%s'.", p_method);
 	}
-	const int input_count = (int)meta->num_inputs();
+	if (p_inputs.size() != meta->num_inputs()) {
+		return vformat("Method '%s' takes %d input(s), got %d.", p_method, (int64_t)meta->num_inputs(), (int64_t)p_inputs.size());
+	}
+	PreparedInputs inputs;
+	inputs.staging.resize(p_inputs.size());
+	inputs.values.reserve(p_inputs.size());
+	for (uint32_t i = 0; i < p_inputs.size(); i++) {
+		const String error = prepare_input(meta.get(), p_method, (int)i, p_labels[i], p_inputs[i], inputs);
+		if (!error.is_empty()) {
+			return error;
+		}
+	}
 
-	// Every key must name an input of this method.
+	const auto started = std::chrono::steady_clock::now();
+	auto result = module->execute(method_name, inputs.values);
+	const auto finished = std::chrono::steady_clock::now();
+	if (!result.ok()) {
+		return vformat("ExecuTorch failed to execute '%s': %s (error 0x%x). Check the inputs' shapes against get_method_info().", p_method,
+				executorch::runtime::to_string(result.error()), (int)result.error());
+	}
+	r_execute_nsec = (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started).count();
+
+	// Copy out now: the method reuses its output memory on the next execute.
+	Array outputs;
+	for (size_t i = 0; i < result->size(); i++) {
+		Variant value;
+		if (p_as_tensors) {
+			value = output_to_tensor(result->at(i));
+		}
+		if (!p_as_tensors ? !output_to_variant(result->at(i), value) : value.get_type() == Variant::NIL) {
+			return vformat("Output %d of '%s' has a type that cannot be returned to GDScript.", (int64_t)i, p_method);
+		}
+		outputs.push_back(value);
+	}
+	r_outputs = outputs;
+	return String();
+}
+
+String ExecuTorchModel::_collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values, LocalVector<String> &r_labels) const {
+	int64_t input_count = -1;
+	{
+		MutexLock lock(module_mutex);
+		if (module && method_names.has(p_method)) {
+			auto meta = module->method_meta(p_method.utf8().get_data());
+			input_count = meta.ok() ? (int64_t)meta->num_inputs() : -1;
+		}
+	}
+	if (input_count < 0) {
+		return String(); // _execute reports the missing model or method
+	}
+	// Every key must name an input of this method, and every input needs a key.
 	for (const Variant &key : p_inputs.keys()) {
 		const String key_text = key;
 		const bool well_formed = key.is_string() && key_text.begins_with("input_") && key_text.substr(6).is_valid_int();
@@ -446,85 +662,89 @@ String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, 
 					input_count, input_count - 1);
 		}
 	}
-
-	LocalVector<double> values;
-	std::vector<std::vector<uint8_t>> staging(input_count); // tensor bytes, alive until execute returns
-	std::vector<TensorPtr> tensors;
-	std::vector<EValue> evalues;
-	evalues.reserve(input_count);
-	for (int i = 0; i < input_count; i++) {
+	for (int64_t i = 0; i < input_count; i++) {
 		const String key = "input_" + itos(i);
 		if (!p_inputs.has(key)) {
 			return vformat("Missing input '%s': method '%s' takes %d input(s).", key, p_method, input_count);
 		}
-		const String read_error = read_numbers(key, p_inputs[key], values);
-		if (!read_error.is_empty()) {
-			return read_error;
-		}
-		auto tag = meta->input_tag(i);
-		if (!tag.ok()) {
-			return vformat("ExecuTorch has no type for input %d of '%s'.", i, p_method);
-		}
-		switch (tag.get()) {
-			case Tag::Tensor: {
-				auto info = meta->input_tensor_meta(i);
-				if (!info.ok()) {
-					return vformat("ExecuTorch has no tensor metadata for input %d of '%s'.", i, p_method);
-				}
-				std::vector<int32_t> shape(info->sizes().begin(), info->sizes().end());
-				const int64_t expected = element_count(shape);
-				if ((int64_t)values.size() != expected) {
-					return vformat("'%s' has %d value(s) but input %d of '%s' has shape %s (%d value(s)); pass exactly %d number(s).",
-							key, (int64_t)values.size(), i, p_method, shape_text(shape), expected, expected);
-				}
-				if (!store_values(info->scalar_type(), values, staging[i])) {
-					return vformat("Input %d of '%s' has dtype %s, which run_inference cannot fill from numbers.", i, p_method,
-							dtype_name(info->scalar_type()));
-				}
-				tensors.push_back(executorch::extension::from_blob(staging[i].data(), shape, info->scalar_type()));
-				evalues.emplace_back(*tensors.back());
-				break;
-			}
-			case Tag::Int:
-			case Tag::Double:
-			case Tag::Bool: {
-				if (values.size() != 1) {
-					return vformat("'%s' has %d values but input %d of '%s' is a single %s; pass one number.", key,
-							(int64_t)values.size(), i, p_method, tag_name(tag.get()));
-				}
-				if (tag.get() == Tag::Int) {
-					evalues.emplace_back((int64_t)values[0]);
-				} else if (tag.get() == Tag::Double) {
-					evalues.emplace_back(values[0]);
-				} else {
-					evalues.emplace_back(values[0] != 0.0);
-				}
-				break;
-			}
-			default:
-				return vformat("Input %d of '%s' is a %s, which run_inference cannot pass.", i, p_method, tag_name(tag.get()));
-		}
+		r_values.push_back(p_inputs[key]);
+		r_labels.push_back("'" + key + "'");
 	}
-
-	const auto started = std::chrono::steady_clock::now();
-	auto result = module->execute(method_name, evalues);
-	const auto finished = std::chrono::steady_clock::now();
-	if (!result.ok()) {
-		return vformat("ExecuTorch failed to execute '%s': %s (error 0x%x).", p_method,
-				executorch::runtime::to_string(result.error()), (int)result.error());
-	}
-	r_execute_nsec = (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started).count();
-
-	Dictionary outputs;
-	for (size_t i = 0; i < result->size(); i++) {
-		Variant value;
-		if (!output_to_variant(result->at(i), value)) {
-			return vformat("Output %d of '%s' has a type run_inference cannot return.", (int64_t)i, p_method);
-		}
-		outputs["output_" + itos(i)] = value;
-	}
-	r_outputs = outputs;
 	return String();
+}
+
+String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec) {
+	LocalVector<Variant> values;
+	LocalVector<String> labels;
+	const String input_error = _collect_inputs(p_method, p_inputs, values, labels);
+	if (!input_error.is_empty()) {
+		return input_error;
+	}
+	Array outputs;
+	const String error = _execute(p_method, values, labels, false, outputs, r_execute_nsec);
+	if (!error.is_empty()) {
+		return error;
+	}
+	Dictionary keyed;
+	for (int i = 0; i < outputs.size(); i++) {
+		keyed["output_" + itos(i)] = outputs[i];
+	}
+	r_outputs = keyed;
+	return String();
+}
+
+String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &p_inputs, int p_iterations, LocalVector<uint64_t> &r_samples) {
+	LocalVector<Variant> values;
+	LocalVector<String> labels;
+	String error = _collect_inputs(p_method, p_inputs, values, labels);
+	if (!error.is_empty()) {
+		return error;
+	}
+	MutexLock lock(module_mutex);
+	if (!module || !method_names.has(p_method)) {
+		return vformat("The model has no method '%s'.", p_method);
+	}
+	const std::string method_name = p_method.utf8().get_data();
+	auto meta = module->method_meta(method_name);
+	if (!meta.ok() || values.size() != meta->num_inputs()) {
+		return vformat("Method '%s' takes %d input(s).", p_method, meta.ok() ? (int64_t)meta->num_inputs() : 0);
+	}
+	// Inputs are prepared once: this measures ExecuTorch alone, the floor the
+	// GDScript calls are compared against.
+	PreparedInputs inputs;
+	inputs.staging.resize(values.size());
+	for (uint32_t i = 0; i < values.size(); i++) {
+		error = prepare_input(meta.get(), p_method, (int)i, labels[i], values[i], inputs);
+		if (!error.is_empty()) {
+			return error;
+		}
+	}
+	r_samples.clear();
+	for (int i = 0; i < p_iterations; i++) {
+		const auto started = std::chrono::steady_clock::now();
+		auto result = module->execute(method_name, inputs.values);
+		const auto finished = std::chrono::steady_clock::now();
+		if (!result.ok()) {
+			return vformat("ExecuTorch failed to execute '%s': %s.", p_method, executorch::runtime::to_string(result.error()));
+		}
+		r_samples.push_back((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started).count());
+	}
+	return String();
+}
+
+Array ExecuTorchModel::execute(const String &p_method, const Array &p_inputs) {
+	LocalVector<Variant> values;
+	LocalVector<String> labels;
+	for (int i = 0; i < p_inputs.size(); i++) {
+		values.push_back(p_inputs[i]);
+		labels.push_back(vformat("inputs[%d]", i));
+	}
+	Array outputs;
+	uint64_t execute_nsec = 0;
+	const String error = _execute(p_method, values, labels, true, outputs, execute_nsec);
+	ERR_FAIL_COND_V_MSG(!error.is_empty(), Array(), error);
+	last_execute_nsec.set(execute_nsec);
+	return outputs;
 }
 
 ExecuTorchModel::ExecuTorchModel() = default;

@@ -8,6 +8,8 @@
 
 #include "core/io/resource.h"
 #include "core/os/mutex.h"
+#include "core/templates/local_vector.h"
+#include "core/templates/safe_refcount.h"
 
 #include <memory>
 
@@ -22,12 +24,20 @@ class ExecuTorchModel : public Resource {
 
 	// The program's bytes. ExecuTorch's BufferDataLoader reads from them for the
 	// model's lifetime, so they are owned here and never written to.
+	// Empty when the file is memory-mapped instead.
 	PackedByteArray program_bytes;
+	int64_t program_size = 0;
+	bool memory_mapped = false;
 	std::unique_ptr<executorch::extension::module::Module> module;
 	String source_path;
 	PackedStringArray method_names;
 	// ExecuTorch's Module is not thread-safe: every use goes through this lock.
 	mutable BinaryMutex module_mutex;
+	SafeNumeric<uint64_t> last_execute_nsec;
+
+	String _collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values, LocalVector<String> &r_labels) const;
+	String _execute(const String &p_method, const LocalVector<Variant> &p_inputs, const LocalVector<String> &p_labels,
+			bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec);
 
 protected:
 	static void _bind_methods();
@@ -40,6 +50,8 @@ public:
 	// a full sentence; on success an empty string, and the time spent inside
 	// ExecuTorch's execute call in `r_execute_nsec`.
 	String run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec);
+	// Prepares `p_inputs` once and times `p_iterations` execute calls (ns each).
+	String benchmark_run(const String &p_method, const Dictionary &p_inputs, int p_iterations, LocalVector<uint64_t> &r_samples);
 
 	ExecuTorchModel();
 	~ExecuTorchModel() override;

@@ -5,6 +5,9 @@
 #include "core/config/project_settings.h"
 #include "core/os/os.h"
 
+#include <algorithm>
+#include <chrono>
+
 Ref<ExecuTorchModel> ExecuTorchRuntime::_current_model() const {
 	MutexLock lock(model_mutex);
 	return model;
@@ -15,13 +18,27 @@ Ref<ExecuTorchModel> ExecuTorchRuntime::_current_model() const {
 bool ExecuTorchRuntime::load_model_from_file(const String &p_path) {
 	Ref<ExecuTorchModel> loaded;
 	loaded.instantiate();
+	const auto started = std::chrono::steady_clock::now();
 	// ExecuTorchModel prints the precise reason; the old model stays loaded.
 	if (!loaded->load_from_file(p_path)) {
 		return false;
 	}
+	executorch_stats().last_load_nsec.set((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+	return _use_model(loaded, p_path);
+}
+
+bool ExecuTorchRuntime::load_model(const Ref<ExecuTorchModel> &p_model) {
+	ERR_FAIL_COND_V_MSG(p_model.is_null(), false, "The 'model' is null. Pass an ExecuTorchModel, e.g. load(\"res://models/net.pte\").");
+	ERR_FAIL_COND_V_MSG(!p_model->is_loaded(), false, "The 'model' has no program loaded. Call its load_from_file() first, or load() the .pte.");
+	return _use_model(p_model, p_model->get_source_path());
+}
+
+bool ExecuTorchRuntime::_use_model(const Ref<ExecuTorchModel> &p_model, const String &p_path) {
 	{
 		MutexLock lock(model_mutex);
-		model = loaded;
+		model = p_model;
+		last_inputs = Dictionary();
+		last_method = String();
 	}
 	mcp_server->notify_model_changed(vformat("Loaded model %s.", p_path));
 	emit_model_loaded(p_path);
@@ -66,7 +83,117 @@ Dictionary ExecuTorchRuntime::run_inference(const Dictionary &p_inputs, const St
 	}
 	total_inferences.increment();
 	last_inference_nsec.set(execute_nsec);
+	ExecuTorchStats &stats = executorch_stats();
+	stats.inferences.increment();
+	stats.total_inference_nsec.add(execute_nsec);
+	stats.last_inference_nsec.set(execute_nsec);
+	{
+		MutexLock lock(model_mutex);
+		last_inputs = p_inputs;
+		last_method = p_method;
+	}
 	return outputs;
+}
+
+// --- Asynchronous inference -----------------------------------------------------
+
+int64_t ExecuTorchRuntime::run_inference_async(const Dictionary &p_inputs, const String &p_method) {
+	const Ref<ExecuTorchModel> current = _current_model();
+	ERR_FAIL_COND_V_MSG(current.is_null(), -1, "No model is loaded. Call load_model_from_file() first.");
+	AsyncRequest *request = memnew(AsyncRequest);
+	request->runtime_id = get_instance_id();
+	request->model = current; // keeps the model alive even if it is unloaded meanwhile
+	request->inputs = p_inputs.duplicate(true);
+	request->method = p_method;
+	// Held across add_native_task, so the delivery (main thread) always finds
+	// the request's task id to wait on.
+	MutexLock lock(async_mutex);
+	request->request_id = next_request_id++;
+	const int64_t request_id = request->request_id;
+	pending_requests.insert(request_id, WorkerThreadPool::get_singleton()->add_native_task(&ExecuTorchRuntime::_run_async_request, request, false, "ExecuTorch inference"));
+	return request_id;
+}
+
+void ExecuTorchRuntime::_run_async_request(void *p_request) {
+	AsyncRequest *request = static_cast<AsyncRequest *>(p_request);
+	Dictionary outputs;
+	uint64_t execute_nsec = 0;
+	const String error = request->model->run(request->method, request->inputs, outputs, execute_nsec);
+	callable_mp_static(&ExecuTorchRuntime::_deliver_async_result).call_deferred((uint64_t)request->runtime_id, request->request_id, outputs, error, execute_nsec);
+	memdelete(request);
+}
+
+void ExecuTorchRuntime::_deliver_async_result(uint64_t p_runtime_id, int64_t p_request_id, const Dictionary &p_result, const String &p_error, uint64_t p_execute_nsec) {
+	ExecuTorchRuntime *runtime = Object::cast_to<ExecuTorchRuntime>(ObjectDB::get_instance(ObjectID(p_runtime_id)));
+	if (!runtime) {
+		return; // freed meanwhile; its destructor waited for the task
+	}
+	WorkerThreadPool::TaskID task = WorkerThreadPool::INVALID_TASK_ID;
+	{
+		MutexLock lock(runtime->async_mutex);
+		if (const WorkerThreadPool::TaskID *found = runtime->pending_requests.getptr(p_request_id)) {
+			task = *found;
+			runtime->pending_requests.erase(p_request_id);
+		}
+	}
+	if (task != WorkerThreadPool::INVALID_TASK_ID) {
+		WorkerThreadPool::get_singleton()->wait_for_task_completion(task); // finished: releases it
+	}
+	if (!p_error.is_empty()) {
+		runtime->failed_inferences.increment();
+		ERR_PRINT(vformat("Request %d: %s", p_request_id, p_error));
+	} else {
+		runtime->total_inferences.increment();
+		runtime->last_inference_nsec.set(p_execute_nsec);
+		ExecuTorchStats &stats = executorch_stats();
+		stats.inferences.increment();
+		stats.total_inference_nsec.add(p_execute_nsec);
+		stats.last_inference_nsec.set(p_execute_nsec);
+	}
+	runtime->emit_inference_completed(p_request_id, p_result);
+}
+
+int64_t ExecuTorchRuntime::get_pending_requests() const {
+	MutexLock lock(async_mutex);
+	return pending_requests.size();
+}
+
+// --- Benchmark and threads --------------------------------------------------------
+
+Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_method) {
+	ERR_FAIL_COND_V_MSG(p_iterations <= 0, Dictionary(), vformat("'iterations' must be positive, not %d.", p_iterations));
+	const Ref<ExecuTorchModel> current = _current_model();
+	ERR_FAIL_COND_V_MSG(current.is_null(), Dictionary(), "No model is loaded. Call load_model_from_file() first.");
+	Dictionary inputs;
+	{
+		MutexLock lock(model_mutex);
+		inputs = last_method == p_method ? last_inputs : Dictionary();
+	}
+	ERR_FAIL_COND_V_MSG(inputs.is_empty(), Dictionary(), vformat("No inputs for '%s' yet: call run_inference(inputs, \"%s\") once first; benchmark() reuses them.", p_method, p_method));
+	LocalVector<uint64_t> samples;
+	const String error = current->benchmark_run(p_method, inputs, (int)p_iterations, samples);
+	ERR_FAIL_COND_V_MSG(!error.is_empty(), Dictionary(), error);
+	std::sort(samples.ptr(), samples.ptr() + samples.size());
+	uint64_t total = 0;
+	for (uint64_t sample : samples) {
+		total += sample;
+	}
+	Dictionary result;
+	result["iterations"] = p_iterations;
+	result["min_us"] = samples[0] / 1000.0;
+	result["median_us"] = samples[samples.size() / 2] / 1000.0;
+	result["p90_us"] = samples[MIN(samples.size() - 1, (uint32_t)(samples.size() * 0.9))] / 1000.0;
+	result["mean_us"] = total / 1000.0 / samples.size();
+	return result;
+}
+
+bool ExecuTorchRuntime::set_thread_count(int64_t p_count) {
+	ERR_FAIL_COND_V_MSG(p_count <= 0, false, vformat("The thread 'count' must be positive, not %d.", p_count));
+	return executorch_set_thread_count((int)p_count);
+}
+
+int64_t ExecuTorchRuntime::get_thread_count() {
+	return executorch_thread_count();
 }
 
 Dictionary ExecuTorchRuntime::describe_model() const {
@@ -195,10 +322,24 @@ double ExecuTorchRuntime::get_last_inference_time() const {
 ExecuTorchRuntime::ExecuTorchRuntime() {
 	mcp_server.instantiate();
 	mcp_server->set_target(this);
+	ensure_executorch_monitors();
 }
 
 ExecuTorchRuntime::~ExecuTorchRuntime() {
 	// The server's threads call into this object: stop them while it is whole.
 	mcp_server->stop_http();
 	mcp_server->set_target(nullptr);
+	// Running requests hold their model, not this object; wait for them so no
+	// task outlives its owner. Their queued results find no runtime and are dropped.
+	LocalVector<WorkerThreadPool::TaskID> tasks;
+	{
+		MutexLock lock(async_mutex);
+		for (const KeyValue<int64_t, WorkerThreadPool::TaskID> &entry : pending_requests) {
+			tasks.push_back(entry.value);
+		}
+		pending_requests.clear();
+	}
+	for (WorkerThreadPool::TaskID task : tasks) {
+		WorkerThreadPool::get_singleton()->wait_for_task_completion(task);
+	}
 }

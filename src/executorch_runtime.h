@@ -14,7 +14,9 @@
 #include "mcp_server_internal.h"
 
 #include "core/object/ref_counted.h"
+#include "core/object/worker_thread_pool.h"
 #include "core/os/mutex.h"
+#include "core/templates/hash_map.h"
 #include "core/templates/safe_refcount.h"
 
 class ExecuTorchRuntime : public RefCounted {
@@ -27,7 +29,27 @@ class ExecuTorchRuntime : public RefCounted {
 	SafeNumeric<uint64_t> failed_inferences;
 	SafeNumeric<uint64_t> last_inference_nsec;
 
+	// Inputs of the last successful run_inference, for benchmark().
+	Dictionary last_inputs;
+	String last_method;
+
+	// run_inference_async: request id -> its WorkerThreadPool task, until delivered.
+	mutable Mutex async_mutex;
+	HashMap<int64_t, WorkerThreadPool::TaskID> pending_requests;
+	int64_t next_request_id = 1;
+
+	struct AsyncRequest {
+		ObjectID runtime_id;
+		int64_t request_id = 0;
+		Ref<ExecuTorchModel> model;
+		Dictionary inputs;
+		String method;
+	};
+	static void _run_async_request(void *p_request);
+	static void _deliver_async_result(uint64_t p_runtime_id, int64_t p_request_id, const Dictionary &p_result, const String &p_error, uint64_t p_execute_nsec);
+
 	Ref<ExecuTorchModel> _current_model() const;
+	bool _use_model(const Ref<ExecuTorchModel> &p_model, const String &p_path);
 	void _autostart_mcp_server();
 
 protected:

@@ -6,6 +6,11 @@
 #include "core/string/ustring.h"
 #include "core/variant/variant.h"
 
+#include "executorch_resource_loader.h"
+
+#include "core/io/resource_loader.h"
+#include "main/performance.h"
+
 #include <executorch/runtime/platform/platform.h>
 #include <executorch/runtime/platform/runtime.h>
 
@@ -16,7 +21,40 @@
 #include <atomic>
 #include <cstdio>
 
+// The wheel ships libexecutorch_threadpool.so without its header; these are
+// the declarations of ExecuTorch's extension/threadpool/threadpool.h.
+namespace executorch::extension::threadpool {
+class ThreadPool {
+public:
+	size_t get_thread_count() const;
+	bool _unsafe_reset_threadpool(uint32_t p_num_threads);
+};
+ThreadPool *get_threadpool();
+} // namespace executorch::extension::threadpool
+
 namespace {
+
+Ref<ResourceFormatLoaderExecuTorch> resource_loader;
+ExecuTorchStats stats;
+bool monitors_registered = false;
+const char *const MONITOR_INFERENCES = "ExecuTorch/inferences";
+const char *const MONITOR_LAST_MS = "ExecuTorch/last_inference_ms";
+const char *const MONITOR_MEAN_MS = "ExecuTorch/mean_inference_ms";
+const char *const MONITOR_LOAD_MS = "ExecuTorch/last_load_ms";
+
+Variant monitor_inferences() {
+	return stats.inferences.get();
+}
+Variant monitor_last_ms() {
+	return stats.last_inference_nsec.get() / 1.0e6;
+}
+Variant monitor_mean_ms() {
+	const uint64_t count = stats.inferences.get();
+	return count ? stats.total_inference_nsec.get() / 1.0e6 / count : 0.0;
+}
+Variant monitor_load_ms() {
+	return stats.last_load_nsec.get() / 1.0e6;
+}
 
 // ExecuTorch keeps one PAL table for the process and complains when it is
 // registered twice, so the hook stays installed and this flag says whether
@@ -63,6 +101,8 @@ void initialize_executorch_support() {
 
 	executorch::runtime::runtime_init();
 	route_to_godot.store(true);
+	resource_loader.instantiate();
+	ResourceLoader::add_resource_format_loader(resource_loader);
 	if (!hook_registered.exchange(true) &&
 			!executorch::runtime::register_pal(executorch::runtime::PalImpl::create(emit_to_godot, __FILE__))) {
 		WARN_PRINT("ExecuTorch refused the log hook; its messages will go to stderr.");
@@ -70,7 +110,44 @@ void initialize_executorch_support() {
 }
 
 void uninitialize_executorch_support() {
+	ResourceLoader::remove_resource_format_loader(resource_loader);
+	resource_loader.unref();
+	Performance *performance = Performance::get_singleton();
+	if (monitors_registered && performance) {
+		for (const char *id : { MONITOR_INFERENCES, MONITOR_LAST_MS, MONITOR_MEAN_MS, MONITOR_LOAD_MS }) {
+			if (performance->has_custom_monitor(id)) {
+				performance->remove_custom_monitor(id);
+			}
+		}
+	}
+	monitors_registered = false;
 	route_to_godot.store(false);
+}
+
+ExecuTorchStats &executorch_stats() {
+	return stats;
+}
+
+void ensure_executorch_monitors() {
+	Performance *performance = Performance::get_singleton();
+	if (monitors_registered || !performance) {
+		return;
+	}
+	monitors_registered = true;
+	performance->add_custom_monitor(MONITOR_INFERENCES, callable_mp_static(&monitor_inferences), Vector<Variant>());
+	performance->add_custom_monitor(MONITOR_LAST_MS, callable_mp_static(&monitor_last_ms), Vector<Variant>());
+	performance->add_custom_monitor(MONITOR_MEAN_MS, callable_mp_static(&monitor_mean_ms), Vector<Variant>());
+	performance->add_custom_monitor(MONITOR_LOAD_MS, callable_mp_static(&monitor_load_ms), Vector<Variant>());
+}
+
+int executorch_thread_count() {
+	executorch::extension::threadpool::ThreadPool *pool = executorch::extension::threadpool::get_threadpool();
+	return pool ? (int)pool->get_thread_count() : 0;
+}
+
+bool executorch_set_thread_count(int p_count) {
+	executorch::extension::threadpool::ThreadPool *pool = executorch::extension::threadpool::get_threadpool();
+	return pool && p_count > 0 && pool->_unsafe_reset_threadpool((uint32_t)p_count);
 }
 
 const char *executorch_version_string() {

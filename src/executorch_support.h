@@ -10,3 +10,21 @@ void uninitialize_executorch_support();
 
 // The ExecuTorch package version the module was compiled against ("1.5.1+cpu").
 const char *executorch_version_string();
+
+#include "core/templates/safe_refcount.h"
+
+// Process-wide inference statistics, shown as custom monitors in Godot's
+// Performance singleton (and so in the debugger's Monitors tab).
+struct ExecuTorchStats {
+	SafeNumeric<uint64_t> inferences;
+	SafeNumeric<uint64_t> total_inference_nsec;
+	SafeNumeric<uint64_t> last_inference_nsec;
+	SafeNumeric<uint64_t> last_load_nsec;
+};
+ExecuTorchStats &executorch_stats();
+// Registers the monitors once the Performance singleton exists (idempotent).
+void ensure_executorch_monitors();
+
+// ExecuTorch's CPU thread pool (used by XNNPACK and the optimized kernels).
+int executorch_thread_count();
+bool executorch_set_thread_count(int p_count);

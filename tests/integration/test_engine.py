@@ -24,7 +24,7 @@ EXPECTED_ERRORS = [
     "'input_0' has 2 value(s) but input 0 of 'forward' has shape [1] (1 value(s)); pass exactly 1 number(s).",
     "'input_0' has 0 value(s)",
     "'input_0'[0] is a String; inputs must be numbers.",
-    "'input_0' is a String; pass an Array of numbers or a packed numeric array.",
+    "'input_0' is a String; pass an Array of numbers, a packed numeric array or an ExecuTorchTensor.",
     "'input_0' is a Dictionary; pass an Array",
     "The model has no method 'no_such_method'; its methods are: forward.",
     "Unknown MCP tool 'no_such_tool'; the tools are: get_model_info, health_check, run_inference, model_forward.",
@@ -85,3 +85,25 @@ def test_bin_directory_is_relocatable(godot_bin: Path, tmp_path: Path, test_mode
     )
     run = run_engine(moved / godot_bin.name, ["--path", str(project), "--script", "res://predict.gd"])
     assert "PREDICTED 8" in run.stdout, run.output[-3000:]
+
+
+def test_command_line_switch_starts_the_mcp_server(godot_bin: Path, tmp_path: Path, test_models: Path):
+    project = tmp_path / "game"
+    project.mkdir()
+    (project / "project.godot").write_text("config_version=5\n")
+    prepare_project(project)
+    shutil.copy(test_models / "linear.pte", project / "linear.pte")
+    (project / "main.gd").write_text(
+        "extends SceneTree\n"
+        "func _initialize():\n"
+        "\tvar runtime := ExecuTorchRuntime.new()\n"
+        "\tprint('BEFORE ', runtime.is_mcp_server_running())\n"
+        "\truntime.load_model_from_file('res://linear.pte')\n"
+        "\tprint('AFTER ', runtime.is_mcp_server_running(), ' ', runtime.get_mcp_server_port() > 0)\n"
+        "\tquit()\n"
+    )
+    with_switch = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd", "--", "--executorch-mcp-port=0"])
+    assert "BEFORE false" in with_switch.stdout and "AFTER true true" in with_switch.stdout, with_switch.output
+    assert "MCP server listening on http://127.0.0.1:" in with_switch.stdout
+    without = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd"])
+    assert "AFTER false false" in without.stdout, without.output

@@ -90,7 +90,7 @@ def test_unknown_key_names_the_allowed_keys():
     text = BASE.replace("        doc: Runs.\n", "        doc: Runs.\n        colour: red\n")
     assert error_of(text) == (
         "spec.yaml:17: error: unknown key 'colour' in method Runner.run; "
-        "allowed keys: args, const, doc, name, returns"
+        "allowed keys: args, const, doc, name, returns, static"
     )
 
 
@@ -113,7 +113,8 @@ def test_wrong_value_type():
 def test_unsupported_type_lists_the_supported_ones():
     message = error_of(BASE.replace("{name: inputs, type: Dictionary}", "{name: inputs, type: Vector9}"))
     assert message.startswith("spec.yaml:13: error: unsupported type 'Vector9' for argument 'inputs' of Runner.run; use one of: ")
-    assert "PackedFloat32Array" in message and message.endswith("or a class declared in this spec")
+    assert "PackedFloat32Array" in message
+    assert message.endswith("a class declared in this spec, or one of its enums as ClassName.EnumName")
     assert "void" not in message
 
 

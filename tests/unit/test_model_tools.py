@@ -1,6 +1,7 @@
-"""Tests for model_tools: export, verify, info, bench-python and the CLI's user errors.
+"""Tests for model_tools: export, verify, info, bench-python, the model bank and the CLI's user errors.
 
-Exports take seconds each, so .pte files are built once per module. CLI user
+Exports take seconds each, so .pte files are built once per module (the
+whole bank, ~12 s, by one ``export_bank`` call). CLI user
 errors run as real subprocesses (to prove exit code 2 and no traceback);
 other CLI paths run ``model_tools.cli.main`` in-process to avoid paying the
 executorch import (~6 s) per test.
@@ -21,8 +22,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from model_tools import UserError, export_model, verify  # noqa: E402
+from model_tools import BANK, MODELS, ModelSpec, ProgramSpec, UserError, export_bank, export_model, verify  # noqa: E402
 from model_tools.cli import main  # noqa: E402
+from model_tools.models import HalfAffine, PositiveMask  # noqa: E402
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -38,12 +40,12 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def execute(pte: Path, *inputs: torch.Tensor) -> list[torch.Tensor]:
+def execute(pte: Path, *inputs: torch.Tensor, method: str = "forward") -> list[torch.Tensor]:
     """Run a .pte with ExecuTorch's Python runtime directly (independent of model_tools)."""
     from executorch.runtime import Runtime
 
-    method = Runtime.get().load_program(pte).load_method("forward")
-    return list(method.execute(list(inputs)))
+    loaded = Runtime.get().load_program(pte).load_method(method)
+    return list(loaded.execute(list(inputs)))
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +61,11 @@ def linear_pte(pte_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def two_io_pte(pte_dir: Path) -> Path:
     return export_model("two_io", pte_dir / "two_io.pte")
+
+
+@pytest.fixture(scope="module")
+def bank(pte_dir: Path) -> dict[str, Path]:
+    return export_bank(pte_dir / "bank")
 
 
 def test_export_creates_output_directory(linear_pte: Path) -> None:
@@ -107,8 +114,8 @@ def test_two_io_keeps_input_and_output_order(two_io_pte: Path) -> None:
     assert verify(two_io_pte, "two_io", 1e-4)["ok"]
 
 
-def test_mlp_xnnpack_verifies_and_is_delegated(pte_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pte = export_model("mlp", pte_dir / "mlp_xnnpack.pte", backend="xnnpack")
+def test_mlp_xnnpack_verifies_and_is_delegated(bank: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    pte = bank["mlp_xnnpack"]
     report = verify(pte, "mlp", 1e-4)
     assert report["ok"], report["problems"]
     assert main(["info", str(pte), "--json"]) == 0
@@ -171,6 +178,7 @@ def test_cli_info_json_subprocess(linear_pte: Path) -> None:
         (("export", "no_such_model", "--out", "x.pte"), "unknown model name 'no_such_model'; use one of: linear"),
         (("export", "--module", "model.py", "--out", "x.pte"), "bad --module spec 'model.py'"),
         (("export", "--module", "missing.py:Net", "--out", "x.pte"), "--module file not found: missing.py"),
+        (("export-bank", "x.pte", "--only", "nope"), "not in the bank: nope; use some of: linear, two_io"),
     ],
 )
 def test_cli_user_errors_exit_2(args: tuple[str, ...], message: str) -> None:

@@ -1,0 +1,36 @@
+// ExecuTorchTensor: a typed, shaped tensor for GDScript. The bound API is
+// declared in module_spec.yaml (see executorch_tensor.gen.h).
+
+#pragma once
+
+#include "executorch_tensor.gen.h"
+
+#include "core/object/ref_counted.h"
+
+class ExecuTorchTensor : public RefCounted {
+	GDCLASS(ExecuTorchTensor, RefCounted);
+
+public:
+	EXECUTORCH_TENSOR_GENERATED_ENUMS
+
+private:
+	PackedInt64Array shape;
+	DType dtype = DTYPE_FLOAT32;
+	// The elements in ExecuTorch's layout: contiguous, row-major, native endian.
+	PackedByteArray bytes;
+
+protected:
+	static void _bind_methods();
+
+public:
+	EXECUTORCH_TENSOR_GENERATED_API
+
+	static int element_size(DType p_dtype);
+	static const char *dtype_to_name(DType p_dtype);
+
+	// For the model: wraps existing element bytes (copied) of `p_dtype` and `p_shape`.
+	static Ref<ExecuTorchTensor> from_bytes(DType p_dtype, const PackedInt64Array &p_shape, const uint8_t *p_data, int64_t p_size);
+	const PackedByteArray &get_bytes() const { return bytes; }
+};
+
+EXECUTORCH_TENSOR_GENERATED_CASTS
