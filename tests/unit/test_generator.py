@@ -71,7 +71,7 @@ def test_base_spec_parses_into_typed_objects():
 
 def test_the_project_spec_is_valid():
     spec = load_spec(SPEC_PATH)
-    assert {c.name for c in spec.classes} == {"ExecuTorchModel", "ExecuTorchRuntime", "MCPServerInternal"}
+    assert {c.name for c in spec.classes} == {"ExecuTorchModel", "ExecuTorchRuntime", "ExecuTorchTensor", "MCPServerInternal"}
     runtime = spec.find_class("ExecuTorchRuntime")
     assert runtime is not None
     for name in ("load_model_from_file", "is_model_loaded", "run_inference", "get_model_info", "health_check",
@@ -249,7 +249,7 @@ def test_bindings_follow_the_spec(rendered):
 def test_config_doc_classes_match_registered_exposed_classes(rendered):
     namespace: dict = {}
     exec(compile(rendered["config.py"], "config.py", "exec"), namespace)  # noqa: S102 - our own generated file
-    assert namespace["get_doc_classes"]() == ["ExecuTorchModel", "ExecuTorchRuntime"]
+    assert namespace["get_doc_classes"]() == ["ExecuTorchModel", "ExecuTorchRuntime", "ExecuTorchTensor"]
     registered = rendered["register_types.cpp"]
     assert "GDREGISTER_CLASS(ExecuTorchRuntime);" in registered and "GDREGISTER_CLASS(ExecuTorchModel);" in registered
     assert "GDREGISTER_INTERNAL_CLASS(MCPServerInternal);" in registered
@@ -265,7 +265,7 @@ def test_doc_xml_is_valid_and_complete(rendered):
     assert [(p.get("name"), p.get("type"), p.get("default")) for p in params] == [
         ("inputs", "Dictionary", None), ("method", "String", '"forward"')]
     assert "input_0" in run.find("description").text
-    assert [s.get("name") for s in root.iter("signal")] == ["model_loaded"]
+    assert [s.get("name") for s in root.iter("signal")] == ["inference_completed", "model_loaded"]
 
 
 def test_tool_schemas_are_embedded_as_json(rendered):
@@ -340,3 +340,68 @@ def test_out_gives_a_standalone_module(tmp_path):
     assert {"executorch_model.cpp", "executorch_runtime.cpp", "SCsub", "config.py"} <= names
     copied = shutil.copytree(out, tmp_path / "copy")
     assert generator_main(["--out", str(copied), "--check", "-q"]) == 0
+
+
+# --- enums and static methods ---------------------------------------------------------
+
+ENUM_SPEC = BASE.replace("""    methods:
+      - name: run
+""", """    enums:
+      - name: Mode
+        doc: How to run.
+        values:
+          - {name: MODE_FAST, value: 0, doc: Quickly.}
+          - {name: MODE_SAFE, value: 1, doc: Carefully.}
+    methods:
+      - name: make
+        static: true
+        args:
+          - {name: mode, type: Runner.Mode, default: MODE_SAFE}
+        returns: Runner
+        doc: Makes one.
+      - name: run
+""")
+
+
+def test_enums_and_static_methods_parse_and_render(tmp_path):
+    spec = parse_spec(ENUM_SPEC, "spec.yaml")
+    runner = spec.classes[0]
+    assert [v.name for v in runner.enums[0].values] == ["MODE_FAST", "MODE_SAFE"]
+    make = runner.method("make")
+    assert make.is_static and make.args[0].type.is_enum and make.args[0].type.cpp_arg == "Runner::Mode"
+    spec_file = tmp_path / "module_spec.yaml"
+    spec_file.write_text(ENUM_SPEC)
+    out = tmp_path / "out"
+    assert generator_main(["--spec", str(spec_file), "--out", str(out), "-q"]) == 0
+    header = (out / "runner.gen.h").read_text()
+    assert "#define RUNNER_GENERATED_ENUMS \\\n\tenum Mode { \\\n\t\tMODE_FAST = 0, \\\n" in header
+    assert "\tstatic Ref<Runner> make(Runner::Mode p_mode = Runner::MODE_SAFE); \\\n" in header
+    assert "VARIANT_ENUM_CAST(Runner::Mode);" in header
+    bind = (out / "runner_bind.gen.cpp").read_text()
+    assert 'ClassDB::bind_static_method("Runner", D_METHOD("make", "mode"), &Runner::make, DEFVAL(Runner::MODE_SAFE));' in bind
+    assert "BIND_ENUM_CONSTANT(MODE_SAFE);" in bind
+    doc = ET.fromstring((out / "doc_classes" / "Runner.xml").read_text())
+    method = next(m for m in doc.iter("method") if m.get("name") == "make")
+    assert method.get("qualifiers") == "static"
+    param = method.find("param")
+    assert (param.get("type"), param.get("enum"), param.get("default")) == ("int", "Runner.Mode", "1")
+    assert [(c.get("name"), c.get("value"), c.get("enum")) for c in doc.iter("constant")] == [
+        ("MODE_FAST", "0", "Mode"), ("MODE_SAFE", "1", "Mode")]
+
+
+def test_enum_default_must_name_a_value():
+    text = ENUM_SPEC.replace("default: MODE_SAFE", "default: MODE_TURBO")
+    assert error_of(text) == (
+        "spec.yaml:20: error: default 'MODE_TURBO' of argument 'mode' of Runner.make is not a value of Runner.Mode; "
+        "use one of: MODE_FAST, MODE_SAFE"
+    )
+
+
+def test_enum_value_must_be_an_integer():
+    text = ENUM_SPEC.replace("{name: MODE_SAFE, value: 1,", "{name: MODE_SAFE, value: one,")
+    assert error_of(text) == "spec.yaml:15: error: 'value' of enum value MODE_SAFE must be an integer, got str 'one'"
+
+
+def test_const_and_static_together_is_an_error():
+    text = ENUM_SPEC.replace("        static: true\n", "        static: true\n        const: true\n")
+    assert "cannot be both 'const' and 'static'" in error_of(text)
