@@ -388,7 +388,7 @@ String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_ind
 		if (tensor) {
 			ExecuTorchTensor::DType expected;
 			if (!dtype_from_scalar_type(info->scalar_type(), expected) || expected != tensor->get_dtype()) {
-				return vformat("%s is a %s tensor but input %d of '%s' is %s; create it with the matching dtype.", p_label,
+				return vformat("%s has dtype %s but input %d of '%s' is %s; create the tensor with that dtype.", p_label,
 						tensor->get_dtype_name(), p_index, p_method, dtype_name(info->scalar_type()));
 			}
 			const PackedInt64Array shape = tensor->get_shape();

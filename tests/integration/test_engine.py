@@ -6,7 +6,9 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.integration.conftest import assert_suite_passed, run_engine
+import pytest
+
+from tests.integration.conftest import PROJECT, assert_suite_passed, run_engine
 from tools.godot_project import prepare_project
 
 # Every bad input of tests/project/suites/test_errors.gd must print a Godot
@@ -40,18 +42,45 @@ EXPECTED_ERRORS = [
 RAW_EXECUTORCH_LOG = re.compile(r"^[DIEF] \d\d:\d\d:\d\d\.\d+ executorch:", re.M)
 
 
-def test_linear_regression_suite(run_suite):
-    assert_suite_passed(run_suite("test_linear.gd"))
+# Issue 3's bad inputs (tensors, execute, async, benchmark), from the suites below.
+EXPECTED_TENSOR_ERRORS = [
+    "The tensor 'shape' [2, 2] holds 4 element(s) but 'data' has 3.",
+    "The tensor 'shape' [-1, -2] has a negative dimension.",
+    "Element 0 of the tensor 'data' is a String; a tensor holds numbers or bools.",
+    "The tensor 'data' is a String; pass a packed array or an Array of numbers.",
+    "Unknown tensor 'dtype' 42; use one of ExecuTorchTensor's DTYPE_* constants.",
+    "Method 'forward' takes 1 input(s), got 0.",
+    "Method 'forward' takes 1 input(s), got 2.",
+    "inputs[0] has dtype int64 but input 0 of 'forward' is float32; create the tensor with that dtype.",
+    "inputs[0] has shape [1, 1] (rank 2) but input 0 of 'forward' has shape [1] (rank 1).",
+    "inputs[0] has 2 value(s) but input 0 of 'forward' has shape [1] (1 value(s)); pass exactly 1 number(s).",
+    "The 'model' is null. Pass an ExecuTorchModel",
+    "The 'model' has no program loaded.",
+    "Request 1: 'input_0'[0] is a String; inputs must be numbers.",
+    "No inputs for 'forward' yet: call run_inference(inputs, \"forward\") once first",
+    "'iterations' must be positive, not 0.",
+    "The thread 'count' must be positive, not 0.",
+]
+
+SUITES = sorted(path.name for path in (PROJECT / "suites").glob("test_*.gd"))
 
 
-def test_mcp_tool_table_suite(run_suite):
-    assert_suite_passed(run_suite("test_mcp_tools.gd"))
+@pytest.mark.parametrize("suite", SUITES)
+def test_gdscript_suite(run_suite, suite):
+    assert_suite_passed(run_suite(suite))
 
 
 def test_bad_input_suite_prints_each_error(run_suite):
     run = run_suite("test_errors.gd")
     assert_suite_passed(run)
     missing = [message for message in EXPECTED_ERRORS if message not in run.stderr]
+    assert not missing, "errors not printed:\n" + "\n".join(missing) + "\n--- stderr ---\n" + run.stderr[-6000:]
+
+
+def test_typed_tensor_suites_print_each_error(run_suite):
+    run = run_suite("test_tensors.gd", "test_models_as_resources.gd", "test_async_and_monitors.gd")
+    assert_suite_passed(run)
+    missing = [message for message in EXPECTED_TENSOR_ERRORS if message not in run.stderr]
     assert not missing, "errors not printed:\n" + "\n".join(missing) + "\n--- stderr ---\n" + run.stderr[-6000:]
 
 

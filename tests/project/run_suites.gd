@@ -20,20 +20,25 @@ func _initialize() -> void:
 		return
 	for path in paths:
 		var script: GDScript = load(path)
-		if script == null:
-			print("FAIL %s: cannot load the suite" % path)
+		if script == null or not script.can_instantiate():
+			print("FAIL %s: cannot load the suite (see the script error above)" % path)
 			failed += 1
 			continue
+		var tests_run := 0
 		for method in script.get_script_method_list():
 			var name: String = method["name"]
 			if not name.begins_with("test_"):
 				continue
+			tests_run += 1
 			var suite = script.new()
 			suite.current_test = "%s::%s" % [path.get_file(), name]
-			suite.call(name)
+			await suite.call(name)  # a test may await frames (async inference)
 			passed += suite.passed
 			failed += suite.failed
 			print("%s %s (%d checks)" % ["ok  " if suite.failed == 0 else "FAIL", suite.current_test, suite.passed + suite.failed])
 			suite.cleanup()
+		if tests_run == 0:
+			print("FAIL %s: no test_* methods" % path)
+			failed += 1
 	print("%s: %d checks passed, %d failed" % [SENTINEL, passed, failed])
 	quit(0 if failed == 0 else 1)

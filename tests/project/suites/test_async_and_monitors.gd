@@ -1,0 +1,79 @@
+# run_inference_async on the WorkerThreadPool, benchmark(), the thread count
+# and the Performance monitors.
+extends "res://test_suite.gd"
+
+var received := {}
+
+
+func _on_completed(request_id: int, result: Dictionary) -> void:
+	received[request_id] = result
+
+
+func test_hundred_requests_in_flight() -> void:
+	var runtime := load_runtime("linear.pte")
+	runtime.inference_completed.connect(_on_completed)
+	var expected := {}
+	for i in 100:
+		var x := float(i) / 4.0
+		var id := runtime.run_inference_async({"input_0": [x]})
+		check(id > 0, "request %d gets an id" % i)
+		expected[id] = 2.0 * x + 3.0
+	check_equal(expected.size(), 100, "100 distinct request ids")
+	var deadline := Time.get_ticks_msec() + 20000
+	while received.size() < 100 and Time.get_ticks_msec() < deadline:
+		await (Engine.get_main_loop() as SceneTree).process_frame
+	check_equal(received.size(), 100, "every request delivered")
+	var wrong := 0
+	for id in expected:
+		if not received.has(id) or absf(received[id]["output_0"][0] - expected[id]) > TOLERANCE:
+			wrong += 1
+	check_equal(wrong, 0, "every async result is right")
+	check_equal(runtime.get_pending_requests(), 0, "nothing pending")
+	check_equal(runtime.get_total_inferences(), 100, "async inferences are counted")
+
+
+func test_async_errors_and_freeing_while_running() -> void:
+	var runtime := load_runtime("linear.pte")
+	runtime.inference_completed.connect(_on_completed)
+	var id := runtime.run_inference_async({"input_0": ["bad"]})
+	var deadline := Time.get_ticks_msec() + 10000
+	while not received.has(id) and Time.get_ticks_msec() < deadline:
+		await (Engine.get_main_loop() as SceneTree).process_frame
+	check_equal(received.get(id), {}, "a failed request delivers an empty result")
+	check_equal(runtime.get_failed_inferences(), 1, "and counts as failed")
+	check_equal(ExecuTorchRuntime.new().run_inference_async({"input_0": [1.0]}), -1, "no model: -1")
+	# Free a runtime with requests in flight: no crash, no leak (checked at exit).
+	var doomed := load_runtime("linear.pte")
+	for i in 20:
+		doomed.run_inference_async({"input_0": [float(i)]})
+	doomed = null
+	await (Engine.get_main_loop() as SceneTree).process_frame
+	check(true, "freed a runtime with requests in flight")
+
+
+func test_benchmark_and_threads() -> void:
+	var runtime := load_runtime("linear.pte")
+	check_equal(runtime.benchmark(10), {}, "no inputs yet")
+	runtime.run_inference({"input_0": [1.0]})
+	var stats := runtime.benchmark(200)
+	check_equal(stats.get("iterations"), 200, "iterations")
+	check(stats.get("min_us", -1.0) > 0.0 and stats["min_us"] <= stats["median_us"] and stats["median_us"] <= stats["p90_us"],
+			"min <= median <= p90: %s" % stats)
+	check_equal(runtime.benchmark(0), {}, "zero iterations")
+	var threads := ExecuTorchRuntime.get_thread_count()
+	check(threads >= 1, "thread count %d" % threads)
+	check(ExecuTorchRuntime.set_thread_count(1), "set_thread_count(1)")
+	check_equal(ExecuTorchRuntime.get_thread_count(), 1, "one thread")
+	check(ExecuTorchRuntime.set_thread_count(threads), "restore")
+	check(not ExecuTorchRuntime.set_thread_count(0), "zero threads refused")
+
+
+func test_performance_monitors() -> void:
+	var runtime := load_runtime("linear.pte")
+	var before: float = Performance.get_custom_monitor("ExecuTorch/inferences")
+	for i in 3:
+		runtime.run_inference({"input_0": [1.0]})
+	check_equal(Performance.get_custom_monitor("ExecuTorch/inferences") - before, 3.0, "inferences monitor counts")
+	check(Performance.get_custom_monitor("ExecuTorch/last_inference_ms") > 0.0, "last inference monitor")
+	check(Performance.get_custom_monitor("ExecuTorch/mean_inference_ms") > 0.0, "mean inference monitor")
+	check(Performance.get_custom_monitor("ExecuTorch/last_load_ms") > 0.0, "load time monitor")

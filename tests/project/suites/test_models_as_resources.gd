@@ -1,0 +1,71 @@
+# .pte files are Godot resources; plain files are memory-mapped, files inside
+# a .pck are read through FileAccess; execute() takes and returns tensors.
+extends "res://test_suite.gd"
+
+
+func test_load_returns_an_executorch_model() -> void:
+	var model = load(MODELS + "linear.pte")
+	if not check(model is ExecuTorchModel, "load() returns an ExecuTorchModel: %s" % [model]):
+		return
+	check(model.is_loaded(), "loaded")
+	check(model.is_memory_mapped(), "a plain file is memory-mapped")
+	check_equal(model.get_method_names(), PackedStringArray(["forward"]), "methods")
+	var outputs: Array = model.execute("forward", [ExecuTorchTensor.create(PackedFloat32Array([2.5]))])
+	if check_equal(outputs.size(), 1, "one output"):
+		check(outputs[0] is ExecuTorchTensor, "the output is a tensor")
+		check_equal(outputs[0].get_dtype_name(), "float32", "output dtype")
+		check_equal(outputs[0].get_shape(), PackedInt64Array([1]), "output shape")
+		check_near(outputs[0].get_data()[0], 8.0, "y for x=2.5")
+	check_near(model.execute("forward", [PackedFloat32Array([1.0])])[0].get_data()[0], 5.0, "packed array input")
+	check_near(model.execute("forward", [[0.0]])[0].get_data()[0], 3.0, "Array input")
+
+
+func test_threaded_resource_loader() -> void:
+	var path := MODELS + "two_io.pte"
+	check_equal(ResourceLoader.load_threaded_request(path), OK, "threaded request")
+	var status := ResourceLoader.load_threaded_get_status(path)
+	while status == ResourceLoader.THREAD_LOAD_IN_PROGRESS:
+		OS.delay_msec(5)
+		status = ResourceLoader.load_threaded_get_status(path)
+	check_equal(status, ResourceLoader.THREAD_LOAD_LOADED, "loaded on a thread")
+	var model: ExecuTorchModel = ResourceLoader.load_threaded_get(path)
+	var runtime := ExecuTorchRuntime.new()
+	check(runtime.load_model(model), "load_model() takes the resource")
+	var result := runtime.run_inference({"input_0": [1.0, 2.0, 3.0], "input_1": [10.0, 20.0, 30.0]})
+	check_equal(Array(result.get("output_0", [])), [-9.0, -18.0, -27.0], "two_io through load_model")
+
+
+func test_model_from_a_pck() -> void:
+	var pack := OS.get_user_data_dir().path_join("models_test.pck")
+	var packer := PCKPacker.new()
+	check_equal(packer.pck_start(pack), OK, "pck_start")
+	check_equal(packer.add_file("res://packed/linear_in_pack.pte", ProjectSettings.globalize_path(MODELS + "linear.pte")), OK, "add_file")
+	check_equal(packer.flush(), OK, "flush")
+	check(ProjectSettings.load_resource_pack(pack), "load_resource_pack")
+	check(not FileAccess.file_exists(ProjectSettings.globalize_path("res://packed/linear_in_pack.pte")), "the file exists only in the pack")
+	var model = load("res://packed/linear_in_pack.pte")
+	if check(model is ExecuTorchModel, "load() from the pack: %s" % [model]):
+		check(not model.is_memory_mapped(), "a file inside a .pck is read into memory")
+		check_near(model.execute("forward", [[2.0]])[0].get_data()[0], 7.0, "y for x=2 from the pack")
+	var runtime := ExecuTorchRuntime.new()
+	check(runtime.load_model_from_file("res://packed/linear_in_pack.pte"), "load_model_from_file from the pack")
+	check_near(runtime.run_inference({"input_0": [-1.0]})["output_0"][0], 1.0, "y for x=-1 from the pack")
+
+
+func test_execute_rejects_bad_inputs() -> void:
+	var model: ExecuTorchModel = load(MODELS + "linear.pte")
+	check_equal(model.execute("forward", []), [], "too few inputs")
+	check_equal(model.execute("forward", [[1.0], [2.0]]), [], "too many inputs")
+	check_equal(model.execute("nope", [[1.0]]), [], "unknown method")
+	check_equal(model.execute("forward", [ExecuTorchTensor.create(PackedInt64Array([1]))]), [], "wrong dtype")
+	check_equal(model.execute("forward", [ExecuTorchTensor.create(PackedFloat32Array([1.0]), PackedInt64Array([1, 1]))]), [], "wrong rank")
+	check_equal(model.execute("forward", [[1.0, 2.0]]), [], "wrong element count")
+	var runtime := ExecuTorchRuntime.new()
+	check(not runtime.load_model(null), "load_model(null) is refused")
+	check(not runtime.load_model(ExecuTorchModel.new()), "load_model of an unloaded model is refused")
+
+
+func test_run_inference_takes_tensors() -> void:
+	var runtime := load_runtime("linear.pte")
+	var result := runtime.run_inference({"input_0": ExecuTorchTensor.create(PackedFloat32Array([2.5]))})
+	check_near(result.get("output_0", [0.0])[0], 8.0, "a tensor value in run_inference")
