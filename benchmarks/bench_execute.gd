@@ -1,0 +1,51 @@
+# Per-call cost of the GDScript paths into the module vs the same method run by
+# benchmark() in C++ (inputs prepared once). Prints one JSON line per model.
+# Usage: --script res://bench_execute.gd -- <model.pte> <input numel> <calls>
+extends SceneTree
+
+
+func _median(samples: Array[float]) -> float:
+	samples.sort()
+	return samples[samples.size() / 2]
+
+
+# Median per-call time over batches (Time.get_ticks_usec() is too coarse for one call).
+func _time(callable: Callable, calls: int) -> float:
+	var batch := 50 if calls >= 1000 else 5
+	var per_call: Array[float] = []
+	for b in calls / batch:
+		var start := Time.get_ticks_usec()
+		for i in batch:
+			callable.call()
+		per_call.append(float(Time.get_ticks_usec() - start) / batch)
+	return _median(per_call)
+
+
+func _initialize() -> void:
+	var args := OS.get_cmdline_user_args()
+	var path: String = args[0]
+	var numel := int(args[1])
+	var calls := int(args[2])
+	var data := PackedFloat32Array()
+	data.resize(numel)
+	for i in numel:
+		data[i] = float(i % 7) / 7.0
+	var model: ExecuTorchModel = load(path)
+	var runtime := ExecuTorchRuntime.new()
+	runtime.load_model(model)
+	var tensor := ExecuTorchTensor.create(data, model.get_method_info()["inputs"][0]["shape"])
+	var packed_inputs := {"input_0": data}
+	var tensor_list := [tensor]
+	var packed_list := [data]
+	for i in mini(calls, 200):  # warm up (first calls allocate)
+		runtime.run_inference(packed_inputs)
+		model.execute("forward", tensor_list)
+	var result := {
+		"model": path.get_file(),
+		"run_inference_packed_us": _time(func() -> void: runtime.run_inference(packed_inputs), calls),
+		"execute_tensor_us": _time(func() -> void: model.execute("forward", tensor_list), calls),
+		"execute_packed_us": _time(func() -> void: model.execute("forward", packed_list), calls),
+		"cpp_benchmark": runtime.benchmark(calls),
+	}
+	print("BENCH " + JSON.stringify(result))
+	quit(0)

@@ -1,0 +1,108 @@
+"""Benchmark for typed tensors (issue 3), measured in one run, printed as ratios:
+
+1. per-call overhead on the linear model: GDScript run_inference / execute vs
+   benchmark() (the same method executed in C++ with prepared inputs);
+2. the MLP 256->1024->1024->10 lowered to XNNPACK: GDScript execute vs benchmark();
+3. the same .pte files in ExecuTorch's Python runtime;
+4. loading a ~105 MB .pte: memory-mapped plain file vs read from a .pck.
+
+    .venv/bin/python benchmarks/bench_tensors.py [--godot bin/godot...]
+Not a test: nothing is asserted about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from model_tools import export_model  # noqa: E402
+from tools.godot_project import prepare_project  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def engine(godot: Path, project: Path, script: str, *args: str) -> dict:
+    run = subprocess.run([str(godot), "--headless", "--path", str(project), "--script", script, "--", *args],
+                         capture_output=True, text=True, timeout=900)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("BENCH ")]
+    if run.returncode != 0 or not lines:
+        raise SystemExit(f"{script} failed (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    return json.loads(lines[0][len("BENCH "):])
+
+
+def python_median(pte: Path, shape: list[int], iterations: int) -> float:
+    out = subprocess.run([sys.executable, "-m", "model_tools", "bench-python", str(pte), "--input-shape",
+                          ",".join(map(str, shape)), "--iterations", str(iterations)],
+                         capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["median_us"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--godot", type=Path, default=REPO_ROOT / "bin" / "godot.linuxbsd.template_debug.x86_64")
+    parser.add_argument("--skip-load", action="store_true", help="skip the 105 MB load benchmark")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as work:
+        project = Path(work) / "project"
+        project.mkdir()
+        (project / "project.godot").write_text("config_version=5\n")
+        prepare_project(project)
+        for script in ("bench_execute.gd", "bench_load.gd"):
+            shutil.copy(HERE / script, project)
+        print("exporting linear, mlp (XNNPACK) ...", flush=True)
+        export_model("linear", project / "linear.pte")
+        export_model("mlp", project / "mlp.pte", backend="xnnpack")
+
+        linear = engine(args.godot, project, "res://bench_execute.gd", "res://linear.pte", "1", "10000")
+        mlp = engine(args.godot, project, "res://bench_execute.gd", "res://mlp.pte", "256", "2000")
+        py_linear = python_median(project / "linear.pte", [1], 10000)
+        py_mlp = python_median(project / "mlp.pte", [1, 256], 2000)
+
+        print("\n1. linear model, median per call (one run):")
+        cpp = linear["cpp_benchmark"]["median_us"]
+        for key, label in (("run_inference_packed_us", "run_inference, PackedFloat32Array"),
+                           ("execute_tensor_us", "ExecuTorchModel.execute, tensor"),
+                           ("execute_packed_us", "ExecuTorchModel.execute, PackedFloat32Array")):
+            print(f"   {label:44s} {linear[key]:8.2f} us  (overhead over C++ {linear[key] - cpp:6.2f} us)")
+        print(f"   {'benchmark() in C++':44s} {cpp:8.2f} us")
+        print(f"   {'ExecuTorch Python runtime':44s} {py_linear:8.2f} us  (Python / GDScript execute: {py_linear / linear['execute_tensor_us']:.2f}x)")
+
+        print("\n2. MLP 256->1024->1024->10, XNNPACK, median per call:")
+        cpp = mlp["cpp_benchmark"]["median_us"]
+        print(f"   {'ExecuTorchModel.execute, tensor':44s} {mlp['execute_tensor_us']:8.2f} us  ({100 * (mlp['execute_tensor_us'] / cpp - 1):+.1f}% vs C++)")
+        print(f"   {'run_inference, PackedFloat32Array':44s} {mlp['run_inference_packed_us']:8.2f} us  ({100 * (mlp['run_inference_packed_us'] / cpp - 1):+.1f}% vs C++)")
+        print(f"   {'benchmark() in C++':44s} {cpp:8.2f} us")
+        print(f"   {'ExecuTorch Python runtime':44s} {py_mlp:8.2f} us  (Python / GDScript execute: {py_mlp / mlp['execute_tensor_us']:.2f}x)")
+
+        result = {"linear": linear, "mlp": mlp, "python_linear_us": py_linear, "python_mlp_us": py_mlp}
+        if not args.skip_load:
+            print("\nexporting a ~105 MB model ...", flush=True)
+            subprocess.run([sys.executable, "-m", "model_tools", "export", "--module", f"{HERE / 'big_model.py'}:make",
+                            "--out", str(project / "big.pte")], cwd=REPO_ROOT, check=True, capture_output=True)
+            pack = Path(work) / "big.pck"
+            pack_script = project / "make_pack.gd"
+            pack_script.write_text(
+                "extends SceneTree\nfunc _initialize():\n\tvar p := PCKPacker.new()\n"
+                f"\tp.pck_start('{pack}')\n\tp.add_file('res://packed/big.pte', '{project / 'big.pte'}')\n\tp.flush()\n\tquit()\n")
+            subprocess.run([str(args.godot), "--headless", "--path", str(project), "--script", "res://make_pack.gd"],
+                           check=True, capture_output=True)
+            mapped = engine(args.godot, project, "res://bench_load.gd", "res://big.pte")
+            packed = engine(args.godot, project, "res://bench_load.gd", str(pack))
+            print(f"\n4. loading {mapped['file_mb']:.0f} MB:")
+            for name, row in (("plain file (memory-mapped)", mapped), (".pck (read into memory)", packed)):
+                print(f"   {name:30s} load {row['load_ms']:8.1f} ms   RSS growth {row['rss_growth_mb']:8.1f} MB   mmap={row['memory_mapped']}")
+            result.update(load_mapped=mapped, load_packed=packed)
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
