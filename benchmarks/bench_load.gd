@@ -23,6 +23,9 @@ func _initialize() -> void:
 	var ok := model.load_from_file(path)
 	var load_ms := (Time.get_ticks_usec() - start) / 1000.0
 	var after := _rss_kib()
-	print("BENCH " + JSON.stringify({"path": path, "ok": ok, "memory_mapped": model.is_memory_mapped(),
-			"file_mb": model.get_file_size() / 1048576.0, "load_ms": load_ms, "rss_growth_mb": (after - before) / 1024.0}))
+	var outputs := model.execute("forward", [ExecuTorchTensor.create(PackedInt64Array([1, 2, 3, 4]))])
+	var after_run := _rss_kib()
+	print("BENCH " + JSON.stringify({"path": path, "ok": ok and outputs.size() == 1, "memory_mapped": model.is_memory_mapped(),
+			"file_mb": model.get_file_size() / 1048576.0, "load_ms": load_ms, "rss_growth_mb": (after - before) / 1024.0,
+			"rss_growth_after_run_mb": (after_run - before) / 1024.0}))
 	quit(0)

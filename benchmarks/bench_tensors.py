@@ -79,7 +79,8 @@ def main() -> int:
         cpp = mlp["cpp_benchmark"]["median_us"]
         print(f"   {'ExecuTorchModel.execute, tensor':44s} {mlp['execute_tensor_us']:8.2f} us  ({100 * (mlp['execute_tensor_us'] / cpp - 1):+.1f}% vs C++)")
         print(f"   {'run_inference, PackedFloat32Array':44s} {mlp['run_inference_packed_us']:8.2f} us  ({100 * (mlp['run_inference_packed_us'] / cpp - 1):+.1f}% vs C++)")
-        print(f"   {'benchmark() in C++':44s} {cpp:8.2f} us")
+        print(f"   {'benchmark() in C++':44s} {cpp:8.2f} us  (mean {mlp['cpp_benchmark']['mean_us']:.2f} us)")
+        print(f"   {'  Module::execute alone, inside run_inference':44s} {mlp['run_inference_execute_only_mean_us']:8.2f} us  (mean)")
         print(f"   {'ExecuTorch Python runtime':44s} {py_mlp:8.2f} us  (Python / GDScript execute: {py_mlp / mlp['execute_tensor_us']:.2f}x)")
 
         result = {"linear": linear, "mlp": mlp, "python_linear_us": py_linear, "python_mlp_us": py_mlp}
@@ -98,7 +99,8 @@ def main() -> int:
             packed = engine(args.godot, project, "res://bench_load.gd", str(pack))
             print(f"\n4. loading {mapped['file_mb']:.0f} MB:")
             for name, row in (("plain file (memory-mapped)", mapped), (".pck (read into memory)", packed)):
-                print(f"   {name:30s} load {row['load_ms']:8.1f} ms   RSS growth {row['rss_growth_mb']:8.1f} MB   mmap={row['memory_mapped']}")
+                print(f"   {name:30s} load {row['load_ms']:7.1f} ms   RSS growth after load {row['rss_growth_mb']:6.1f} MB,"
+                      f" after one run {row['rss_growth_after_run_mb']:6.1f} MB   mmap={row['memory_mapped']}")
             result.update(load_mapped=mapped, load_packed=packed)
         print(json.dumps(result))
     return 0

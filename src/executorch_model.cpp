@@ -118,7 +118,13 @@ Dictionary describe_value(Tag p_tag, const executorch::runtime::Result<executorc
 
 // Reads a run_inference value (an Array of numbers, a packed numeric array or a
 // bare number) into doubles. Returns an error sentence, or "" on success.
-String read_numbers(const String &p_key, const Variant &p_value, LocalVector<double> &r_values) {
+// How an input is named in error messages: 'input_0' for run_inference's
+// dictionary, inputs[0] for execute()'s array. Built only when an error needs it.
+String input_label(bool p_keyed, int p_index) {
+	return p_keyed ? vformat("'input_%d'", p_index) : vformat("inputs[%d]", p_index);
+}
+
+String read_numbers(bool p_keyed, int p_index, const Variant &p_value, LocalVector<double> &r_values) {
 	r_values.clear();
 	switch (p_value.get_type()) {
 		case Variant::INT:
@@ -133,7 +139,7 @@ String read_numbers(const String &p_key, const Variant &p_value, LocalVector<dou
 				const Variant &element = array[i];
 				const Variant::Type type = element.get_type();
 				if (type != Variant::INT && type != Variant::FLOAT && type != Variant::BOOL) {
-					return vformat("%s[%d] is a %s; inputs must be numbers.", p_key, i, Variant::get_type_name(type));
+					return vformat("%s[%d] is a %s; inputs must be numbers.", input_label(p_keyed, p_index), i, Variant::get_type_name(type));
 				}
 				r_values[i] = (double)element;
 			}
@@ -178,7 +184,7 @@ String read_numbers(const String &p_key, const Variant &p_value, LocalVector<dou
 			return String();
 		}
 		default:
-			return vformat("%s is a %s; pass an Array of numbers, a packed numeric array or an ExecuTorchTensor.", p_key,
+			return vformat("%s is a %s; pass an Array of numbers, a packed numeric array or an ExecuTorchTensor.", input_label(p_keyed, p_index),
 					Variant::get_type_name(p_value.get_type()));
 	}
 }
@@ -361,9 +367,12 @@ bool dtype_from_scalar_type(ScalarType p_type, ExecuTorchTensor::DType &r_dtype)
 	}
 }
 
-// The inputs of one execute call, alive until it returns.
+// The inputs of one execute call, alive until it returns. `staging` is the
+// model's own per-input buffers, reused from call to call: a delegate such as
+// XNNPACK re-plans when an input's address changes, which doubled the
+// overhead of a small MLP when every call got fresh buffers.
 struct PreparedInputs {
-	std::vector<std::vector<uint8_t>> staging;
+	std::vector<std::vector<uint8_t>> &staging;
 	std::vector<TensorPtr> tensors;
 	std::vector<EValue> values;
 };
@@ -371,7 +380,7 @@ struct PreparedInputs {
 // Turns one GDScript value into input `p_index` of a method: an
 // ExecuTorchTensor (dtype must match, shape is its own), numbers (converted to
 // the declared dtype and shape), or a scalar for a scalar input.
-String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_index, const String &p_label, const Variant &p_value, PreparedInputs &r_inputs) {
+String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_index, bool p_keyed, const Variant &p_value, PreparedInputs &r_inputs) {
 	auto tag = p_meta.input_tag(p_index);
 	if (!tag.ok()) {
 		return vformat("ExecuTorch has no type for input %d of '%s'.", p_index, p_method);
@@ -388,12 +397,12 @@ String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_ind
 		if (tensor) {
 			ExecuTorchTensor::DType expected;
 			if (!dtype_from_scalar_type(info->scalar_type(), expected) || expected != tensor->get_dtype()) {
-				return vformat("%s has dtype %s but input %d of '%s' is %s; create the tensor with that dtype.", p_label,
+				return vformat("%s has dtype %s but input %d of '%s' is %s; create the tensor with that dtype.", input_label(p_keyed, p_index),
 						tensor->get_dtype_name(), p_index, p_method, dtype_name(info->scalar_type()));
 			}
 			const PackedInt64Array shape = tensor->get_shape();
 			if ((size_t)shape.size() != declared.size()) {
-				return vformat("%s has shape %s (rank %d) but input %d of '%s' has shape %s (rank %d).", p_label, shape,
+				return vformat("%s has shape %s (rank %d) but input %d of '%s' has shape %s (rank %d).", input_label(p_keyed, p_index), shape,
 						shape.size(), p_index, p_method, shape_text(declared), (int64_t)declared.size());
 			}
 			std::vector<int32_t> sizes;
@@ -407,14 +416,25 @@ String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_ind
 			r_inputs.values.emplace_back(*r_inputs.tensors.back());
 			return String();
 		}
-		const String read_error = read_numbers(p_label, p_value, values);
+		const int64_t expected = element_count(declared);
+		if (p_value.get_type() == Variant::PACKED_FLOAT32_ARRAY && info->scalar_type() == ScalarType::Float) {
+			// The common case, copied as is: no per-element conversion.
+			const PackedFloat32Array floats = p_value;
+			if (floats.size() == expected) {
+				staging.resize(expected * sizeof(float));
+				memcpy(staging.data(), floats.ptr(), expected * sizeof(float));
+				r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->scalar_type()));
+				r_inputs.values.emplace_back(*r_inputs.tensors.back());
+				return String();
+			}
+		}
+		const String read_error = read_numbers(p_keyed, p_index, p_value, values);
 		if (!read_error.is_empty()) {
 			return read_error;
 		}
-		const int64_t expected = element_count(declared);
 		if ((int64_t)values.size() != expected) {
 			return vformat("%s has %d value(s) but input %d of '%s' has shape %s (%d value(s)); pass exactly %d number(s).",
-					p_label, (int64_t)values.size(), p_index, p_method, shape_text(declared), expected, expected);
+					input_label(p_keyed, p_index), (int64_t)values.size(), p_index, p_method, shape_text(declared), expected, expected);
 		}
 		if (!store_values(info->scalar_type(), values, staging)) {
 			return vformat("Input %d of '%s' has dtype %s, which cannot be filled from numbers.", p_index, p_method,
@@ -427,12 +447,12 @@ String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_ind
 	if (tag.get() != Tag::Int && tag.get() != Tag::Double && tag.get() != Tag::Bool) {
 		return vformat("Input %d of '%s' is a %s, which cannot be passed from GDScript.", p_index, p_method, tag_name(tag.get()));
 	}
-	const String read_error = read_numbers(p_label, p_value, values);
+	const String read_error = read_numbers(p_keyed, p_index, p_value, values);
 	if (!read_error.is_empty()) {
 		return read_error;
 	}
 	if (values.size() != 1) {
-		return vformat("%s has %d values but input %d of '%s' is a single %s; pass one number.", p_label,
+		return vformat("%s has %d values but input %d of '%s' is a single %s; pass one number.", input_label(p_keyed, p_index),
 				(int64_t)values.size(), p_index, p_method, tag_name(tag.get()));
 	}
 	if (tag.get() == Tag::Int) {
@@ -588,7 +608,7 @@ Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
 
 // --- Inference ----------------------------------------------------------------
 
-String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Variant> &p_inputs, const LocalVector<String> &p_labels,
+String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Variant> &p_inputs, bool p_keyed,
 		bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec) {
 	MutexLock lock(module_mutex);
 	if (!module) {
@@ -605,11 +625,13 @@ String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Varia
 	if (p_inputs.size() != meta->num_inputs()) {
 		return vformat("Method '%s' takes %d input(s), got %d.", p_method, (int64_t)meta->num_inputs(), (int64_t)p_inputs.size());
 	}
-	PreparedInputs inputs;
-	inputs.staging.resize(p_inputs.size());
+	if (input_staging.size() < p_inputs.size()) {
+		input_staging.resize(p_inputs.size());
+	}
+	PreparedInputs inputs{ input_staging, {}, {} };
 	inputs.values.reserve(p_inputs.size());
 	for (uint32_t i = 0; i < p_inputs.size(); i++) {
-		const String error = prepare_input(meta.get(), p_method, (int)i, p_labels[i], p_inputs[i], inputs);
+		const String error = prepare_input(meta.get(), p_method, (int)i, p_keyed, p_inputs[i], inputs);
 		if (!error.is_empty()) {
 			return error;
 		}
@@ -640,7 +662,7 @@ String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Varia
 	return String();
 }
 
-String ExecuTorchModel::_collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values, LocalVector<String> &r_labels) const {
+String ExecuTorchModel::_collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values) const {
 	int64_t input_count = -1;
 	{
 		MutexLock lock(module_mutex);
@@ -668,20 +690,18 @@ String ExecuTorchModel::_collect_inputs(const String &p_method, const Dictionary
 			return vformat("Missing input '%s': method '%s' takes %d input(s).", key, p_method, input_count);
 		}
 		r_values.push_back(p_inputs[key]);
-		r_labels.push_back("'" + key + "'");
 	}
 	return String();
 }
 
 String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec) {
 	LocalVector<Variant> values;
-	LocalVector<String> labels;
-	const String input_error = _collect_inputs(p_method, p_inputs, values, labels);
+	const String input_error = _collect_inputs(p_method, p_inputs, values);
 	if (!input_error.is_empty()) {
 		return input_error;
 	}
 	Array outputs;
-	const String error = _execute(p_method, values, labels, false, outputs, r_execute_nsec);
+	const String error = _execute(p_method, values, true, false, outputs, r_execute_nsec);
 	if (!error.is_empty()) {
 		return error;
 	}
@@ -695,8 +715,7 @@ String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, 
 
 String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &p_inputs, int p_iterations, LocalVector<uint64_t> &r_samples) {
 	LocalVector<Variant> values;
-	LocalVector<String> labels;
-	String error = _collect_inputs(p_method, p_inputs, values, labels);
+	String error = _collect_inputs(p_method, p_inputs, values);
 	if (!error.is_empty()) {
 		return error;
 	}
@@ -711,10 +730,12 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 	}
 	// Inputs are prepared once: this measures ExecuTorch alone, the floor the
 	// GDScript calls are compared against.
-	PreparedInputs inputs;
-	inputs.staging.resize(values.size());
+	if (input_staging.size() < values.size()) {
+		input_staging.resize(values.size());
+	}
+	PreparedInputs inputs{ input_staging, {}, {} };
 	for (uint32_t i = 0; i < values.size(); i++) {
-		error = prepare_input(meta.get(), p_method, (int)i, labels[i], values[i], inputs);
+		error = prepare_input(meta.get(), p_method, (int)i, true, values[i], inputs);
 		if (!error.is_empty()) {
 			return error;
 		}
@@ -734,14 +755,12 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 
 Array ExecuTorchModel::execute(const String &p_method, const Array &p_inputs) {
 	LocalVector<Variant> values;
-	LocalVector<String> labels;
 	for (int i = 0; i < p_inputs.size(); i++) {
 		values.push_back(p_inputs[i]);
-		labels.push_back(vformat("inputs[%d]", i));
 	}
 	Array outputs;
 	uint64_t execute_nsec = 0;
-	const String error = _execute(p_method, values, labels, true, outputs, execute_nsec);
+	const String error = _execute(p_method, values, false, true, outputs, execute_nsec);
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Array(), error);
 	last_execute_nsec.set(execute_nsec);
 	return outputs;

@@ -12,6 +12,7 @@
 #include "core/templates/safe_refcount.h"
 
 #include <memory>
+#include <vector>
 
 // Forward declaration keeps ExecuTorch's headers out of every Godot file that
 // includes this one.
@@ -34,9 +35,12 @@ class ExecuTorchModel : public Resource {
 	// ExecuTorch's Module is not thread-safe: every use goes through this lock.
 	mutable BinaryMutex module_mutex;
 	SafeNumeric<uint64_t> last_execute_nsec;
+	// Input bytes of the last call, one buffer per input, guarded by module_mutex.
+	std::vector<std::vector<uint8_t>> input_staging;
 
-	String _collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values, LocalVector<String> &r_labels) const;
-	String _execute(const String &p_method, const LocalVector<Variant> &p_inputs, const LocalVector<String> &p_labels,
+	String _collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values) const;
+	// p_keyed: inputs came from run_inference's dictionary (named 'input_N' in errors).
+	String _execute(const String &p_method, const LocalVector<Variant> &p_inputs, bool p_keyed,
 			bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec);
 
 protected:
