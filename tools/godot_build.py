@@ -17,30 +17,31 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-# Build profiles: Godot options that change what gets compiled. Kept stable —
-# any change recompiles the whole engine (~9 min on 2 cores).
+# Build profiles: Godot options that change what gets compiled. Kept stable:
+# any change recompiles the whole engine.
+# No display, audio, input devices or system services: every profile here runs
+# headless (tests, CI, the demo, --doctool).
+_HEADLESS = {
+    "x11": "no", "wayland": "no", "vulkan": "no", "opengl3": "no", "alsa": "no", "pulseaudio": "no",
+    "dbus": "no", "speechd": "no", "fontconfig": "no", "udev": "no", "sdl": "no", "accesskit": "no",
+    "libdecor": "no", "modules_enabled_by_default": "no", "module_gdscript_enabled": "yes",
+    "module_mbedtls_enabled": "yes", "minizip": "no", "brotli": "no",
+}
 PROFILES: dict[str, dict[str, str]] = {
-    # Headless engine for tests, CI and the demo: no display, audio or 3D;
-    # GDScript and the executorch module only. ~9 min cold on 2 cores.
+    # The engine for tests, CI and the demo: GDScript and the executorch module,
+    # no 3D, physics, navigation or advanced GUI. ~9 min cold on 2 cores.
     "minimal": {
-        "x11": "no", "wayland": "no", "vulkan": "no", "opengl3": "no", "alsa": "no", "pulseaudio": "no",
-        "dbus": "no", "speechd": "no", "fontconfig": "no", "udev": "no", "sdl": "no", "accesskit": "no",
-        "libdecor": "no", "modules_enabled_by_default": "no", "module_gdscript_enabled": "yes",
-        "module_mbedtls_enabled": "yes", "disable_3d": "yes", "disable_advanced_gui": "yes",
-        "disable_physics_2d": "yes", "disable_physics_3d": "yes", "disable_navigation_2d": "yes",
-        "disable_navigation_3d": "yes", "disable_xr": "yes", "minizip": "no", "brotli": "no",
-        "disable_path_overrides": "no",
+        **_HEADLESS,
+        "disable_3d": "yes", "disable_advanced_gui": "yes", "disable_physics_2d": "yes",
+        "disable_physics_3d": "yes", "disable_navigation_2d": "yes", "disable_navigation_3d": "yes",
+        "disable_xr": "yes", "disable_path_overrides": "no",
     },
-    # A headless editor build: adds what the editor needs (text server, SVG
-    # icons, regex) so `--doctool` and the editor's class reference work.
-    # ~20 min cold on 2 cores.
+    # A headless editor: adds what the editor needs (text server, SVG icons,
+    # regex) so `--doctool` and the editor's class reference work. ~20 min cold.
     "editor": {
-        "x11": "no", "wayland": "no", "vulkan": "no", "opengl3": "no", "alsa": "no", "pulseaudio": "no",
-        "dbus": "no", "speechd": "no", "fontconfig": "no", "udev": "no", "sdl": "no", "accesskit": "no",
-        "libdecor": "no", "modules_enabled_by_default": "no", "module_gdscript_enabled": "yes",
-        "module_mbedtls_enabled": "yes", "module_svg_enabled": "yes", "module_freetype_enabled": "yes",
-        "module_regex_enabled": "yes", "module_text_server_fb_enabled": "yes", "builtin_freetype": "no",
-        "builtin_pcre2": "no", "minizip": "no", "brotli": "no",
+        **_HEADLESS,
+        "module_svg_enabled": "yes", "module_freetype_enabled": "yes", "module_regex_enabled": "yes",
+        "module_text_server_fb_enabled": "yes", "builtin_freetype": "no", "builtin_pcre2": "no",
     },
 }
 PROFILE_TARGETS = {"minimal": ("template_debug", "template_release"), "editor": ("editor",)}
