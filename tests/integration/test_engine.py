@@ -136,3 +136,7 @@ def test_command_line_switch_starts_the_mcp_server(godot_bin: Path, tmp_path: Pa
     assert "MCP server listening on http://127.0.0.1:" in with_switch.stdout
     without = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd"])
     assert "AFTER false false" in without.stdout, without.output
+    # The project setting does the same without a command-line switch.
+    (project / "project.godot").write_text("config_version=5\n\n[executorch]\n\nmcp/autostart=true\nmcp/port=0\n")
+    with_setting = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd"])
+    assert "AFTER true true" in with_setting.stdout, with_setting.output

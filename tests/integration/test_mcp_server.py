@@ -168,6 +168,9 @@ def test_jsonrpc_errors(engine: McpEngine):
     assert body["error"]["code"] == -32602
     status, _, body = rpc(engine.port, session, "tools/list", {"cursor": "not-a-cursor"})
     assert body["error"]["code"] == -32602
+    status, _, body = rpc(engine.port, session, "tools/list", {"cursor": "2"})  # the opaque cursor is an offset
+    assert [t["name"] for t in body["result"]["tools"]] == ["run_inference", "model_forward"]
+    assert "nextCursor" not in body["result"]
     status, _, body = rpc(engine.port, session, "resources/read", {"uri": "executorch://nope"})
     assert body["error"]["code"] == -32002
     status, _, body = rpc(engine.port, session, "logging/setLevel", {"level": "warning"})
@@ -273,8 +276,13 @@ def test_event_stream_carries_list_changed(engine: McpEngine):
     deadline = time.monotonic() + 10
     while "notifications/tools/list_changed" not in received and time.monotonic() < deadline:
         received += stream.recv(4096).decode()
-    stream.close()
+    deadline = time.monotonic() + 5
+    while '"method":"notifications/message"' not in received and time.monotonic() < deadline:
+        received += stream.recv(4096).decode()
     assert "event: message" in received and "notifications/tools/list_changed" in received
+    assert "notifications/resources/list_changed" in received
+    assert '"method":"notifications/message"' in received and "Loaded model" in received  # info >= the default level
+    stream.close()
 
 
 def test_get_without_event_stream_accept_is_refused(engine: McpEngine):

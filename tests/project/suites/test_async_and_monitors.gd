@@ -32,6 +32,28 @@ func test_hundred_requests_in_flight() -> void:
 	check_equal(runtime.get_total_inferences(), 100, "async inferences are counted")
 
 
+func test_requests_from_other_threads() -> void:
+	var runtime := load_runtime("linear.pte")
+	runtime.inference_completed.connect(_on_completed)
+	var ids := []
+	var threads: Array[Thread] = []
+	for t in 4:
+		var thread := Thread.new()
+		thread.start(func() -> Array:
+			var mine := []
+			for i in 10:
+				mine.append(runtime.run_inference_async({"input_0": [float(t * 10 + i)]}))
+			return mine)
+		threads.append(thread)
+	for thread in threads:
+		ids.append_array(thread.wait_to_finish())
+	check_equal(ids.size(), 40, "40 requests from 4 threads")
+	var deadline := Time.get_ticks_msec() + 10000
+	while ids.any(func(id) -> bool: return not received.has(id)) and Time.get_ticks_msec() < deadline:
+		await (Engine.get_main_loop() as SceneTree).process_frame
+	check(ids.all(func(id) -> bool: return received.has(id) and received[id].has("output_0")), "every request delivered on the main thread")
+
+
 func test_async_errors_and_freeing_while_running() -> void:
 	var runtime := load_runtime("linear.pte")
 	runtime.inference_completed.connect(_on_completed)
