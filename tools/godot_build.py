@@ -156,6 +156,34 @@ def godot_arguments(profile: str, target: str, module_parent: Path, et_root: Pat
     return [f"-j{jobs}", *(f"{key}={value}" for key, value in options.items())]
 
 
+def mirror_module(module_dir: Path, build_parent: Path) -> Path:
+    """Copies the generated module to a path that is the same for every clone.
+
+    Godot puts the custom-modules folder and its parent on every compile
+    command's include path, so building from each clone's own modules/ would
+    change the command line of all 1,500 of Godot's objects, and a fresh clone
+    (CI's case) would recompile the whole engine. Building from one stable
+    folder keeps a clone's build a module-only build. Only the files in the
+    generator's manifest are copied, and only when they changed.
+    """
+    from generator.output import MANIFEST, sync
+    from generator.render import RenderedFile
+
+    manifest = module_dir / MANIFEST
+    if not manifest.is_file():
+        raise BuildError(f"{module_dir} has not been generated; run `scons generate`")
+    files = [
+        RenderedFile(relative, (module_dir / relative).read_text(encoding="utf-8"))
+        for relative in manifest.read_text(encoding="utf-8").splitlines()
+        if relative
+    ]
+    target = build_parent / module_dir.name
+    report = sync(files, target)
+    if report.changed:
+        print(f"Build copy of the module: {target} ({len(report.written)} updated)", flush=True)
+    return build_parent
+
+
 def binary_name(target: str) -> str:
     machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), platform.machine())
     return f"godot.linuxbsd.{target}.{machine}"
