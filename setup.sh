@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 CACHE="${GODOT_EXECUTORCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/godot-executorch}"
-APT_PACKAGES=(g++ pkg-config xz-utils zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev ca-certificates python3-venv)
+APT_PACKAGES=(g++ pkg-config xz-utils zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev ca-certificates python3-venv
+    libfreetype-dev libpcre2-dev)  # the last two: profile=editor only
 SUDO=
 
 missing=()
