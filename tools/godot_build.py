@@ -60,6 +60,12 @@ class SystemLibrary:
     name: str
     debian_package: str
     header: str  # a header whose presence proves the -dev package is installed
+    pkg_config: str = ""  # when set, asked instead (headers that need -I or defines to compile)
+
+    def installed(self) -> bool:
+        if self.pkg_config:
+            return subprocess.run(["pkg-config", "--exists", self.pkg_config]).returncode == 0
+        return _compiles(f"#include <{self.header}>\n")
 
 
 SYSTEM_LIBRARIES = (
@@ -69,8 +75,8 @@ SYSTEM_LIBRARIES = (
     SystemLibrary("mbedtls", "libmbedtls-dev", "mbedtls/ssl.h"),
 )
 EDITOR_LIBRARIES = (
-    SystemLibrary("freetype", "libfreetype-dev", "freetype2/ft2build.h"),
-    SystemLibrary("pcre2", "libpcre2-dev", "pcre2.h"),
+    SystemLibrary("freetype", "libfreetype-dev", "ft2build.h", "freetype2"),
+    SystemLibrary("pcre2", "libpcre2-dev", "pcre2.h", "libpcre2-8"),
 )
 
 
@@ -92,7 +98,7 @@ def check_system(profile: str) -> None:
     missing = [packages[t] for t in missing_tools]
     libraries = SYSTEM_LIBRARIES + (EDITOR_LIBRARIES if profile == "editor" else ())
     if not missing_tools:
-        missing += [lib.debian_package for lib in libraries if not _compiles(f"#include <{lib.header}>\n")]
+        missing += [lib.debian_package for lib in libraries if not lib.installed()]
     if missing:
         raise BuildError(
             "missing system packages: " + " ".join(missing)
