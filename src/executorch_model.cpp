@@ -12,6 +12,7 @@
 #include <executorch/extension/tensor/tensor.h>
 
 #include <algorithm>
+#include <unordered_map>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -26,6 +27,16 @@ using executorch::runtime::MethodMeta;
 using executorch::runtime::Program;
 using executorch::runtime::Tag;
 using ETError = executorch::runtime::Error;
+
+struct ExecuTorchModel::Signatures {
+	struct Input {
+		Tag tag = Tag::None;
+		bool has_tensor_info = false;
+		ScalarType type = ScalarType::Float;
+		std::vector<int32_t> sizes;
+	};
+	std::unordered_map<std::string, std::vector<Input>> methods;
+};
 
 namespace {
 
@@ -380,25 +391,21 @@ struct PreparedInputs {
 // Turns one GDScript value into input `p_index` of a method: an
 // ExecuTorchTensor (dtype must match, shape is its own), numbers (converted to
 // the declared dtype and shape), or a scalar for a scalar input.
-String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_index, bool p_keyed, const Variant &p_value, PreparedInputs &r_inputs) {
-	auto tag = p_meta.input_tag(p_index);
-	if (!tag.ok()) {
-		return vformat("ExecuTorch has no type for input %d of '%s'.", p_index, p_method);
-	}
+String prepare_input(const ExecuTorchModel::Signatures::Input &p_signature, const String &p_method, int p_index, bool p_keyed, const Variant &p_value, PreparedInputs &r_inputs) {
 	LocalVector<double> values;
-	if (tag.get() == Tag::Tensor) {
-		auto info = p_meta.input_tensor_meta(p_index);
-		if (!info.ok()) {
+	const ExecuTorchModel::Signatures::Input *info = &p_signature;
+	if (p_signature.tag == Tag::Tensor) {
+		if (!info->has_tensor_info) {
 			return vformat("ExecuTorch has no tensor metadata for input %d of '%s'.", p_index, p_method);
 		}
-		std::vector<int32_t> declared(info->sizes().begin(), info->sizes().end());
+		const std::vector<int32_t> &declared = info->sizes;
 		std::vector<uint8_t> &staging = r_inputs.staging[p_index];
 		const ExecuTorchTensor *tensor = Object::cast_to<ExecuTorchTensor>(p_value.get_validated_object());
 		if (tensor) {
 			ExecuTorchTensor::DType expected;
-			if (!dtype_from_scalar_type(info->scalar_type(), expected) || expected != tensor->get_dtype()) {
+			if (!dtype_from_scalar_type(info->type, expected) || expected != tensor->get_dtype()) {
 				return vformat("%s has dtype %s but input %d of '%s' is %s; create the tensor with that dtype.", input_label(p_keyed, p_index),
-						tensor->get_dtype_name(), p_index, p_method, dtype_name(info->scalar_type()));
+						tensor->get_dtype_name(), p_index, p_method, dtype_name(info->type));
 			}
 			const PackedInt64Array shape = tensor->get_shape();
 			if ((size_t)shape.size() != declared.size()) {
@@ -412,18 +419,18 @@ String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_ind
 			const PackedByteArray &bytes = tensor->get_bytes();
 			staging.assign(bytes.ptr(), bytes.ptr() + bytes.size());
 			// ExecuTorch checks a differing size against the dynamic dimension's bound.
-			r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), sizes, info->scalar_type()));
+			r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), sizes, info->type));
 			r_inputs.values.emplace_back(*r_inputs.tensors.back());
 			return String();
 		}
 		const int64_t expected = element_count(declared);
-		if (p_value.get_type() == Variant::PACKED_FLOAT32_ARRAY && info->scalar_type() == ScalarType::Float) {
+		if (p_value.get_type() == Variant::PACKED_FLOAT32_ARRAY && info->type == ScalarType::Float) {
 			// The common case, copied as is: no per-element conversion.
 			const PackedFloat32Array floats = p_value;
 			if (floats.size() == expected) {
 				staging.resize(expected * sizeof(float));
 				memcpy(staging.data(), floats.ptr(), expected * sizeof(float));
-				r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->scalar_type()));
+				r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->type));
 				r_inputs.values.emplace_back(*r_inputs.tensors.back());
 				return String();
 			}
@@ -436,16 +443,16 @@ String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_ind
 			return vformat("%s has %d value(s) but input %d of '%s' has shape %s (%d value(s)); pass exactly %d number(s).",
 					input_label(p_keyed, p_index), (int64_t)values.size(), p_index, p_method, shape_text(declared), expected, expected);
 		}
-		if (!store_values(info->scalar_type(), values, staging)) {
+		if (!store_values(info->type, values, staging)) {
 			return vformat("Input %d of '%s' has dtype %s, which cannot be filled from numbers.", p_index, p_method,
-					dtype_name(info->scalar_type()));
+					dtype_name(info->type));
 		}
-		r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->scalar_type()));
+		r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->type));
 		r_inputs.values.emplace_back(*r_inputs.tensors.back());
 		return String();
 	}
-	if (tag.get() != Tag::Int && tag.get() != Tag::Double && tag.get() != Tag::Bool) {
-		return vformat("Input %d of '%s' is a %s, which cannot be passed from GDScript.", p_index, p_method, tag_name(tag.get()));
+	if (p_signature.tag != Tag::Int && p_signature.tag != Tag::Double && p_signature.tag != Tag::Bool) {
+		return vformat("Input %d of '%s' is a %s, which cannot be passed from GDScript.", p_index, p_method, tag_name(p_signature.tag));
 	}
 	const String read_error = read_numbers(p_keyed, p_index, p_value, values);
 	if (!read_error.is_empty()) {
@@ -453,11 +460,11 @@ String prepare_input(const MethodMeta &p_meta, const String &p_method, int p_ind
 	}
 	if (values.size() != 1) {
 		return vformat("%s has %d values but input %d of '%s' is a single %s; pass one number.", input_label(p_keyed, p_index),
-				(int64_t)values.size(), p_index, p_method, tag_name(tag.get()));
+				(int64_t)values.size(), p_index, p_method, tag_name(p_signature.tag));
 	}
-	if (tag.get() == Tag::Int) {
+	if (p_signature.tag == Tag::Int) {
 		r_inputs.values.emplace_back((int64_t)values[0]);
-	} else if (tag.get() == Tag::Double) {
+	} else if (p_signature.tag == Tag::Double) {
 		r_inputs.values.emplace_back(values[0]);
 	} else {
 		r_inputs.values.emplace_back(values[0] != 0.0);
@@ -542,8 +549,28 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 		loaded_names.push_back(String::utf8(method_name.c_str()));
 	}
 
+	std::unique_ptr<Signatures> loaded_signatures = std::make_unique<Signatures>();
+	for (const std::string &method_name : sorted_names) {
+		auto meta = loaded->method_meta(method_name);
+		ERR_FAIL_COND_V_MSG(!meta.ok(), false, vformat("ExecuTorch has no metadata for method '%s' of '%s'.", String::utf8(method_name.c_str()), p_path));
+		std::vector<Signatures::Input> &inputs = loaded_signatures->methods[method_name];
+		for (size_t i = 0; i < meta->num_inputs(); i++) {
+			Signatures::Input input;
+			auto tag = meta->input_tag(i);
+			input.tag = tag.ok() ? tag.get() : Tag::None;
+			auto tensor = meta->input_tensor_meta(i);
+			if (input.tag == Tag::Tensor && tensor.ok()) {
+				input.has_tensor_info = true;
+				input.type = tensor->scalar_type();
+				input.sizes.assign(tensor->sizes().begin(), tensor->sizes().end());
+			}
+			inputs.push_back(input);
+		}
+	}
+
 	MutexLock lock(module_mutex);
 	module = std::move(loaded);
+	signatures = std::move(loaded_signatures);
 	program_bytes = bytes;
 	program_size = file_size;
 	memory_mapped = mappable;
@@ -618,12 +645,9 @@ String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Varia
 		return vformat("The model has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names));
 	}
 	const std::string method_name = p_method.utf8().get_data();
-	auto meta = module->method_meta(method_name);
-	if (!meta.ok()) {
-		return vformat("ExecuTorch has no metadata for method '%s'.", p_method);
-	}
-	if (p_inputs.size() != meta->num_inputs()) {
-		return vformat("Method '%s' takes %d input(s), got %d.", p_method, (int64_t)meta->num_inputs(), (int64_t)p_inputs.size());
+	const std::vector<Signatures::Input> &signature = signatures->methods[method_name];
+	if (p_inputs.size() != signature.size()) {
+		return vformat("Method '%s' takes %d input(s), got %d.", p_method, (int64_t)signature.size(), (int64_t)p_inputs.size());
 	}
 	if (input_staging.size() < p_inputs.size()) {
 		input_staging.resize(p_inputs.size());
@@ -631,7 +655,7 @@ String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Varia
 	PreparedInputs inputs{ input_staging, {}, {} };
 	inputs.values.reserve(p_inputs.size());
 	for (uint32_t i = 0; i < p_inputs.size(); i++) {
-		const String error = prepare_input(meta.get(), p_method, (int)i, p_keyed, p_inputs[i], inputs);
+		const String error = prepare_input(signature[i], p_method, (int)i, p_keyed, p_inputs[i], inputs);
 		if (!error.is_empty()) {
 			return error;
 		}
@@ -667,8 +691,7 @@ String ExecuTorchModel::_collect_inputs(const String &p_method, const Dictionary
 	{
 		MutexLock lock(module_mutex);
 		if (module && method_names.has(p_method)) {
-			auto meta = module->method_meta(p_method.utf8().get_data());
-			input_count = meta.ok() ? (int64_t)meta->num_inputs() : -1;
+			input_count = (int64_t)signatures->methods[p_method.utf8().get_data()].size();
 		}
 	}
 	if (input_count < 0) {
@@ -724,9 +747,9 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 		return vformat("The model has no method '%s'.", p_method);
 	}
 	const std::string method_name = p_method.utf8().get_data();
-	auto meta = module->method_meta(method_name);
-	if (!meta.ok() || values.size() != meta->num_inputs()) {
-		return vformat("Method '%s' takes %d input(s).", p_method, meta.ok() ? (int64_t)meta->num_inputs() : 0);
+	const std::vector<Signatures::Input> &signature = signatures->methods[method_name];
+	if (values.size() != signature.size()) {
+		return vformat("Method '%s' takes %d input(s).", p_method, (int64_t)signature.size());
 	}
 	// Inputs are prepared once: this measures ExecuTorch alone, the floor the
 	// GDScript calls are compared against.
@@ -735,7 +758,7 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 	}
 	PreparedInputs inputs{ input_staging, {}, {} };
 	for (uint32_t i = 0; i < values.size(); i++) {
-		error = prepare_input(meta.get(), p_method, (int)i, true, values[i], inputs);
+		error = prepare_input(signature[i], p_method, (int)i, true, values[i], inputs);
 		if (!error.is_empty()) {
 			return error;
 		}

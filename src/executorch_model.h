@@ -23,6 +23,12 @@ class Module;
 class ExecuTorchModel : public Resource {
 	GDCLASS(ExecuTorchModel, Resource);
 
+public:
+	// Each method's input signature (tag, dtype, declared shape), read once at
+	// load: the per-call path then touches no flatbuffer metadata. Defined in the .cpp.
+	struct Signatures;
+
+private:
 	// The program's bytes. ExecuTorch's BufferDataLoader reads from them for the
 	// model's lifetime, so they are owned here and never written to.
 	// Empty when the file is memory-mapped instead.
@@ -30,6 +36,7 @@ class ExecuTorchModel : public Resource {
 	int64_t program_size = 0;
 	bool memory_mapped = false;
 	std::unique_ptr<executorch::extension::module::Module> module;
+	std::unique_ptr<Signatures> signatures;
 	String source_path;
 	PackedStringArray method_names;
 	// ExecuTorch's Module is not thread-safe: every use goes through this lock.
