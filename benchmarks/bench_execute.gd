@@ -4,21 +4,12 @@
 extends SceneTree
 
 
-func _median(samples: Array[float]) -> float:
-	samples.sort()
-	return samples[samples.size() / 2]
+const Timing := preload("res://bench_timing.gd")
 
 
-# Median per-call time over batches (Time.get_ticks_usec() is too coarse for one call).
+# Batches of 50 for long runs; 5 where there are few calls (slow models).
 func _time(callable: Callable, calls: int) -> float:
-	var batch := 50 if calls >= 1000 else 5
-	var per_call: Array[float] = []
-	for b in calls / batch:
-		var start := Time.get_ticks_usec()
-		for i in batch:
-			callable.call()
-		per_call.append(float(Time.get_ticks_usec() - start) / batch)
-	return _median(per_call)
+	return Timing.per_call_us(callable, calls, 50 if calls >= 1000 else 5)
 
 
 func _initialize() -> void:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
 from model_tools.pte_runtime import benchmark, load_method  # noqa: E402
-from tools.godot_project import prepare_project  # noqa: E402
+from tools.godot_project import create_project  # noqa: E402
 
 
 def godot_medians(godot: Path, project: Path) -> dict:
@@ -46,9 +45,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as work:
         project = Path(work)
-        (project / "project.godot").write_text("config_version=5\n")
-        prepare_project(project)
-        shutil.copy(Path(__file__).with_name("bench_run_inference.gd"), project)
+        here = Path(__file__).parent
+        create_project(project, (here / "bench_run_inference.gd", here / "bench_timing.gd"))
         pte = export_model("linear", project / "linear.pte")
 
         python = benchmark(load_method(pte), [torch.tensor([2.5])], args.iterations, warmup=1000)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import prepare_project  # noqa: E402
+from tools.godot_project import create_project  # noqa: E402
 
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "run_inference", "arguments": {"inputs": {"input_0": [2.5]}}}}
@@ -91,9 +90,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         project = Path(work)
-        (project / "project.godot").write_text("config_version=5\n")
-        prepare_project(project)
-        shutil.copy(Path(__file__).with_name("mcp_serve.gd"), project)
+        create_project(project, (Path(__file__).with_name("mcp_serve.gd"),))
         export_model("linear", project / "linear.pte")
         stop = project / "stop"
         engine = subprocess.Popen([str(args.godot), "--headless", "--path", str(project), "--script", "res://mcp_serve.gd"],

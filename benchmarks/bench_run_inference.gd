@@ -9,19 +9,11 @@ const CALLS := 10000
 const BATCH := 50
 
 
-func _median(samples: Array[float]) -> float:
-	samples.sort()
-	return samples[samples.size() / 2]
+const Timing := preload("res://bench_timing.gd")
 
 
 func _time_batches(callable: Callable) -> float:
-	var per_call: Array[float] = []
-	for batch in CALLS / BATCH:
-		var start := Time.get_ticks_usec()
-		for i in BATCH:
-			callable.call()
-		per_call.append(float(Time.get_ticks_usec() - start) / BATCH)
-	return _median(per_call)
+	return Timing.per_call_us(callable, CALLS, BATCH)
 
 
 func _initialize() -> void:

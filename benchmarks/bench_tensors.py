@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import prepare_project  # noqa: E402
+from tools.godot_project import create_project  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,12 +50,8 @@ def main() -> int:
     parser.add_argument("--skip-load", action="store_true", help="skip the 105 MB load benchmark")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        project = Path(work) / "project"
-        project.mkdir()
-        (project / "project.godot").write_text("config_version=5\n")
-        prepare_project(project)
-        for script in ("bench_execute.gd", "bench_load.gd"):
-            shutil.copy(HERE / script, project)
+        project = create_project(Path(work) / "project",
+                                 tuple(HERE / s for s in ("bench_execute.gd", "bench_load.gd", "bench_timing.gd")))
         print("exporting linear, mlp (XNNPACK) ...", flush=True)
         export_model("linear", project / "linear.pte")
         export_model("mlp", project / "mlp.pte", backend="xnnpack")

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import jinja2
 
-from generator.model import Argument, ClassSpec, McpTool, Method, Spec
+from generator.model import Argument, McpTool, Method, Spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = REPO_ROOT / "templates"

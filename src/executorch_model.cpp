@@ -645,7 +645,7 @@ String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Varia
 		return vformat("The model has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names));
 	}
 	const std::string method_name = p_method.utf8().get_data();
-	const std::vector<Signatures::Input> &signature = signatures->methods[method_name];
+	const std::vector<Signatures::Input> &signature = signatures->methods.find(method_name)->second; // method_names has it
 	if (p_inputs.size() != signature.size()) {
 		return vformat("Method '%s' takes %d input(s), got %d.", p_method, (int64_t)signature.size(), (int64_t)p_inputs.size());
 	}
@@ -691,7 +691,7 @@ String ExecuTorchModel::_collect_inputs(const String &p_method, const Dictionary
 	{
 		MutexLock lock(module_mutex);
 		if (module && method_names.has(p_method)) {
-			input_count = (int64_t)signatures->methods[p_method.utf8().get_data()].size();
+			input_count = (int64_t)signatures->methods.find(p_method.utf8().get_data())->second.size();
 		}
 	}
 	if (input_count < 0) {
@@ -747,7 +747,7 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 		return vformat("The model has no method '%s'.", p_method);
 	}
 	const std::string method_name = p_method.utf8().get_data();
-	const std::vector<Signatures::Input> &signature = signatures->methods[method_name];
+	const std::vector<Signatures::Input> &signature = signatures->methods.find(method_name)->second; // checked above
 	if (values.size() != signature.size()) {
 		return vformat("Method '%s' takes %d input(s).", p_method, (int64_t)signature.size());
 	}
@@ -785,7 +785,6 @@ Array ExecuTorchModel::execute(const String &p_method, const Array &p_inputs) {
 	uint64_t execute_nsec = 0;
 	const String error = _execute(p_method, values, false, true, outputs, execute_nsec);
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Array(), error);
-	last_execute_nsec.set(execute_nsec);
 	return outputs;
 }
 

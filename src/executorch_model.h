@@ -41,7 +41,6 @@ private:
 	PackedStringArray method_names;
 	// ExecuTorch's Module is not thread-safe: every use goes through this lock.
 	mutable BinaryMutex module_mutex;
-	SafeNumeric<uint64_t> last_execute_nsec;
 	// Input bytes of the last call, one buffer per input, guarded by module_mutex.
 	std::vector<std::vector<uint8_t>> input_staging;
 

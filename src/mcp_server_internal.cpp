@@ -164,16 +164,17 @@ Array MCPServerInternal::list_tools() const {
 	return all;
 }
 
+// Whether "model_<method>" names a method of the loaded model: asks the model
+// directly instead of building every tool's schema (this is on the call path).
+bool MCPServerInternal::_is_model_tool(const String &p_name) const {
+	const ExecuTorchRuntime *runtime = Object::cast_to<ExecuTorchRuntime>(target);
+	const Ref<ExecuTorchModel> model = runtime ? runtime->get_model() : Ref<ExecuTorchModel>();
+	return p_name.begins_with(MODEL_TOOL_PREFIX) && model.is_valid() &&
+			model->get_method_names().has(p_name.trim_prefix(MODEL_TOOL_PREFIX));
+}
+
 bool MCPServerInternal::has_tool(const String &p_name) const {
-	if (_find_spec_tool(p_name)) {
-		return true;
-	}
-	for (const Variant &tool : _model_tools()) {
-		if (String(Dictionary(tool)["name"]) == p_name) {
-			return true;
-		}
-	}
-	return false;
+	return _find_spec_tool(p_name) || _is_model_tool(p_name);
 }
 
 Variant MCPServerInternal::_call_model_tool(const String &p_method, const Dictionary &p_arguments, String &r_error) const {
@@ -194,7 +195,7 @@ Variant MCPServerInternal::call_tool(const String &p_name, const Dictionary &p_a
 	ERR_FAIL_NULL_V_MSG(target, Variant(), "MCPServerInternal has no runtime to call.");
 	const Tool *tool = _find_spec_tool(p_name);
 	if (!tool) {
-		if (p_name.begins_with(MODEL_TOOL_PREFIX) && has_tool(p_name)) {
+		if (_is_model_tool(p_name)) {
 			return _call_model_tool(p_name.trim_prefix(MODEL_TOOL_PREFIX), p_arguments, r_error);
 		}
 		PackedStringArray names;
@@ -462,14 +463,7 @@ Dictionary MCPServerInternal::handle_message(const Variant &p_message, const Str
 	const Dictionary params = params_value.get_type() == Variant::NIL ? Dictionary() : Dictionary(params_value);
 
 	if (!has_id) {
-		// Notifications: nothing to answer. The client's "initialized" marks the session ready.
-		if (method == "notifications/initialized" && !p_session_id.is_empty()) {
-			MutexLock lock(session_mutex);
-			if (Session *session = sessions.getptr(p_session_id)) {
-				session->initialized = true;
-			}
-		}
-		return Dictionary();
+		return Dictionary(); // notifications (e.g. notifications/initialized) get no answer
 	}
 
 	int error_code = 0;

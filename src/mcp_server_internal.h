@@ -49,7 +49,6 @@ public:
 		String id;
 		String protocol_version;
 		int log_level = 1; // index into LOG_LEVELS; "info" until logging/setLevel
-		bool initialized = false;
 		bool stream_open = false;
 		LocalVector<String> pending; // JSON-RPC notifications, serialized
 	};
@@ -77,6 +76,7 @@ private:
 
 	const Tool *_find_spec_tool(const String &p_name) const;
 	Array _model_tools() const;
+	bool _is_model_tool(const String &p_name) const;
 	Array _spec_tool_list() const;
 	Variant _call_model_tool(const String &p_method, const Dictionary &p_arguments, String &r_error) const;
 

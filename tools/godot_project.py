@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 
@@ -13,3 +14,13 @@ def prepare_project(project: Path) -> None:
     if not cache.is_file():
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text("list=[]\n", encoding="utf-8")
+
+
+def create_project(directory: Path, files: tuple[Path, ...] = ()) -> Path:
+    """A minimal headless project in `directory` (created), with `files` copied in."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "project.godot").write_text("config_version=5\n", encoding="utf-8")
+    prepare_project(directory)
+    for file in files:
+        shutil.copy(file, directory)
+    return directory

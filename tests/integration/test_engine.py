@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import PROJECT, assert_suite_passed, run_engine
-from tools.godot_project import prepare_project
+from tools.godot_project import create_project
 
 # Every bad input of tests/project/suites/test_errors.gd must print a Godot
 # error that names the problem (and not merely fail quietly).
@@ -99,10 +99,7 @@ def test_engine_starts_without_errors(run_suite):
 def test_bin_directory_is_relocatable(godot_bin: Path, tmp_path: Path, test_models: Path):
     moved = tmp_path / "moved-bin"
     shutil.copytree(godot_bin.parent, moved, symlinks=True)
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "project.godot").write_text("config_version=5\n")
-    prepare_project(project)
+    project = create_project(tmp_path / "project")
     script = project / "predict.gd"
     script.write_text(
         "extends SceneTree\n"
@@ -117,11 +114,7 @@ def test_bin_directory_is_relocatable(godot_bin: Path, tmp_path: Path, test_mode
 
 
 def test_command_line_switch_starts_the_mcp_server(godot_bin: Path, tmp_path: Path, test_models: Path):
-    project = tmp_path / "game"
-    project.mkdir()
-    (project / "project.godot").write_text("config_version=5\n")
-    prepare_project(project)
-    shutil.copy(test_models / "linear.pte", project / "linear.pte")
+    project = create_project(tmp_path / "game", (test_models / "linear.pte",))
     (project / "main.gd").write_text(
         "extends SceneTree\n"
         "func _initialize():\n"
