@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import os
 import random
 import socket
 import subprocess
@@ -43,7 +44,7 @@ def engine(godot_bin: Path, test_models: Path, tmp_path_factory) -> McpEngine:
     control = tmp_path_factory.mktemp("mcp-control")
     process = subprocess.Popen(
         [str(godot_bin), "--headless", "--path", str(PROJECT), "--script", "res://mcp_server.gd"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={"MCP_CONTROL_DIR": str(control), "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "MCP_CONTROL_DIR": str(control)},
     )
     output: list[str] = []
     ports: list[int] = []
