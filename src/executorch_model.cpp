@@ -12,7 +12,6 @@
 #include <executorch/extension/tensor/tensor.h>
 
 #include <algorithm>
-#include <unordered_map>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -28,14 +27,40 @@ using executorch::runtime::Program;
 using executorch::runtime::Tag;
 using ETError = executorch::runtime::Error;
 
-struct ExecuTorchModel::Signatures {
+// Everything one method needs per call, built once at load and reused from call
+// to call under module_mutex, so a call looks nothing up by name in ExecuTorch's
+// metadata and, once warm, allocates nothing on the way in.
+struct ExecuTorchModel::MethodState {
 	struct Input {
+		// From ExecuTorch's method metadata.
 		Tag tag = Tag::None;
 		bool has_tensor_info = false;
 		ScalarType type = ScalarType::Float;
-		std::vector<int32_t> sizes;
+		std::vector<int32_t> sizes; // declared; a dynamic dimension's upper bound
+		// The bytes ExecuTorch reads. Reserved at the declared size, so their
+		// address stays put: a delegate such as XNNPACK re-plans when an input's
+		// address changes, which doubled the overhead of a small MLP when every
+		// call got fresh buffers.
+		std::vector<uint8_t> staging;
+		// Wraps `staging` with the sizes of the last call; rebuilt only when the
+		// shape changes or `staging` moved.
+		TensorPtr tensor;
 	};
-	std::unordered_map<std::string, std::vector<Input>> methods;
+	String name;
+	std::string utf8_name;
+	std::vector<Input> inputs;
+	// run_inference's keys, "input_0", ... and "output_0", ...
+	LocalVector<String> input_keys;
+	LocalVector<String> output_keys;
+	// This call's inputs, in order (they point into the caller's Array or
+	// Dictionary), and the values handed to ExecuTorch's execute made from them.
+	// Capacity is kept between calls.
+	LocalVector<const Variant *> call_inputs;
+	std::vector<EValue> values;
+	// execute()'s output tensors of the last call. One that nobody else holds
+	// any more is refilled by the next call instead of allocating a new object:
+	// a loop that drops its results reuses the same tensors.
+	LocalVector<Ref<ExecuTorchTensor>> output_tensors;
 };
 
 namespace {
@@ -378,28 +403,33 @@ bool dtype_from_scalar_type(ScalarType p_type, ExecuTorchTensor::DType &r_dtype)
 	}
 }
 
-// The inputs of one execute call, alive until it returns. `staging` is the
-// model's own per-input buffers, reused from call to call: a delegate such as
-// XNNPACK re-plans when an input's address changes, which doubled the
-// overhead of a small MLP when every call got fresh buffers.
-struct PreparedInputs {
-	std::vector<std::vector<uint8_t>> &staging;
-	std::vector<TensorPtr> tensors;
-	std::vector<EValue> values;
-};
+// Points the input's cached tensor at its staging bytes with `p_rank` sizes,
+// rebuilding the tensor only when the sizes or the buffer changed.
+template <typename Size>
+const executorch::aten::Tensor &staged_tensor(ExecuTorchModel::MethodState::Input &r_input, const Size *p_sizes, size_t p_rank) {
+	bool reusable = r_input.tensor && r_input.tensor->const_data_ptr() == r_input.staging.data() && (size_t)r_input.tensor->dim() == p_rank;
+	for (size_t i = 0; reusable && i < p_rank; i++) {
+		reusable = r_input.tensor->size(i) == p_sizes[i];
+	}
+	if (!reusable) {
+		std::vector<executorch::aten::SizesType> sizes(p_sizes, p_sizes + p_rank);
+		r_input.tensor = executorch::extension::from_blob(r_input.staging.data(), std::move(sizes), r_input.type);
+	}
+	return *r_input.tensor;
+}
 
 // Turns one GDScript value into input `p_index` of a method: an
 // ExecuTorchTensor (dtype must match, shape is its own), numbers (converted to
 // the declared dtype and shape), or a scalar for a scalar input.
-String prepare_input(const ExecuTorchModel::Signatures::Input &p_signature, const String &p_method, int p_index, bool p_keyed, const Variant &p_value, PreparedInputs &r_inputs) {
+String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String &p_method, int p_index, bool p_keyed, const Variant &p_value, std::vector<EValue> &r_values) {
 	LocalVector<double> values;
-	const ExecuTorchModel::Signatures::Input *info = &p_signature;
-	if (p_signature.tag == Tag::Tensor) {
+	const ExecuTorchModel::MethodState::Input *info = &r_input;
+	if (r_input.tag == Tag::Tensor) {
 		if (!info->has_tensor_info) {
 			return vformat("ExecuTorch has no tensor metadata for input %d of '%s'.", p_index, p_method);
 		}
 		const std::vector<int32_t> &declared = info->sizes;
-		std::vector<uint8_t> &staging = r_inputs.staging[p_index];
+		std::vector<uint8_t> &staging = r_input.staging;
 		const ExecuTorchTensor *tensor = Object::cast_to<ExecuTorchTensor>(p_value.get_validated_object());
 		if (tensor) {
 			ExecuTorchTensor::DType expected;
@@ -407,20 +437,18 @@ String prepare_input(const ExecuTorchModel::Signatures::Input &p_signature, cons
 				return vformat("%s has dtype %s but input %d of '%s' is %s; create the tensor with that dtype.", input_label(p_keyed, p_index),
 						tensor->get_dtype_name(), p_index, p_method, dtype_name(info->type));
 			}
-			const PackedInt64Array shape = tensor->get_shape();
+			const PackedInt64Array &shape = tensor->get_shape_ref();
 			if ((size_t)shape.size() != declared.size()) {
 				return vformat("%s has shape %s (rank %d) but input %d of '%s' has shape %s (rank %d).", input_label(p_keyed, p_index), shape,
 						shape.size(), p_index, p_method, shape_text(declared), (int64_t)declared.size());
 			}
-			std::vector<int32_t> sizes;
-			for (int64_t size : shape) {
-				sizes.push_back((int32_t)size);
-			}
 			const PackedByteArray &bytes = tensor->get_bytes();
-			staging.assign(bytes.ptr(), bytes.ptr() + bytes.size());
+			staging.resize(bytes.size());
+			if (bytes.size() > 0) {
+				memcpy(staging.data(), bytes.ptr(), bytes.size());
+			}
 			// ExecuTorch checks a differing size against the dynamic dimension's bound.
-			r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), sizes, info->type));
-			r_inputs.values.emplace_back(*r_inputs.tensors.back());
+			r_values.emplace_back(staged_tensor(r_input, shape.ptr(), shape.size()));
 			return String();
 		}
 		const int64_t expected = element_count(declared);
@@ -430,8 +458,7 @@ String prepare_input(const ExecuTorchModel::Signatures::Input &p_signature, cons
 			if (floats.size() == expected) {
 				staging.resize(expected * sizeof(float));
 				memcpy(staging.data(), floats.ptr(), expected * sizeof(float));
-				r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->type));
-				r_inputs.values.emplace_back(*r_inputs.tensors.back());
+				r_values.emplace_back(staged_tensor(r_input, declared.data(), declared.size()));
 				return String();
 			}
 		}
@@ -447,12 +474,11 @@ String prepare_input(const ExecuTorchModel::Signatures::Input &p_signature, cons
 			return vformat("Input %d of '%s' has dtype %s, which cannot be filled from numbers.", p_index, p_method,
 					dtype_name(info->type));
 		}
-		r_inputs.tensors.push_back(executorch::extension::from_blob(staging.data(), declared, info->type));
-		r_inputs.values.emplace_back(*r_inputs.tensors.back());
+		r_values.emplace_back(staged_tensor(r_input, declared.data(), declared.size()));
 		return String();
 	}
-	if (p_signature.tag != Tag::Int && p_signature.tag != Tag::Double && p_signature.tag != Tag::Bool) {
-		return vformat("Input %d of '%s' is a %s, which cannot be passed from GDScript.", p_index, p_method, tag_name(p_signature.tag));
+	if (r_input.tag != Tag::Int && r_input.tag != Tag::Double && r_input.tag != Tag::Bool) {
+		return vformat("Input %d of '%s' is a %s, which cannot be passed from GDScript.", p_index, p_method, tag_name(r_input.tag));
 	}
 	const String read_error = read_numbers(p_keyed, p_index, p_value, values);
 	if (!read_error.is_empty()) {
@@ -460,19 +486,21 @@ String prepare_input(const ExecuTorchModel::Signatures::Input &p_signature, cons
 	}
 	if (values.size() != 1) {
 		return vformat("%s has %d values but input %d of '%s' is a single %s; pass one number.", input_label(p_keyed, p_index),
-				(int64_t)values.size(), p_index, p_method, tag_name(p_signature.tag));
+				(int64_t)values.size(), p_index, p_method, tag_name(r_input.tag));
 	}
-	if (p_signature.tag == Tag::Int) {
-		r_inputs.values.emplace_back((int64_t)values[0]);
-	} else if (p_signature.tag == Tag::Double) {
-		r_inputs.values.emplace_back(values[0]);
+	if (r_input.tag == Tag::Int) {
+		r_values.emplace_back((int64_t)values[0]);
+	} else if (r_input.tag == Tag::Double) {
+		r_values.emplace_back(values[0]);
 	} else {
-		r_inputs.values.emplace_back(values[0] != 0.0);
+		r_values.emplace_back(values[0] != 0.0);
 	}
 	return String();
 }
 
-Variant output_to_tensor(const EValue &p_value) {
+// Copies one output into an ExecuTorchTensor (scalars become numbers):
+// `r_tensor` itself when only the model still holds it, a new tensor otherwise.
+Variant output_to_tensor(const EValue &p_value, Ref<ExecuTorchTensor> &r_tensor) {
 	if (!p_value.isTensor()) {
 		Variant scalar;
 		return output_to_variant(p_value, scalar) ? scalar : Variant();
@@ -482,11 +510,11 @@ Variant output_to_tensor(const EValue &p_value) {
 	if (!dtype_from_scalar_type(tensor.scalar_type(), dtype)) {
 		return Variant();
 	}
-	PackedInt64Array shape;
-	for (auto size : tensor.sizes()) {
-		shape.push_back(size);
+	if (r_tensor.is_null() || r_tensor->get_reference_count() > 1) {
+		r_tensor.instantiate();
 	}
-	return ExecuTorchTensor::from_bytes(dtype, shape, static_cast<const uint8_t *>(tensor.const_data_ptr()), tensor.nbytes());
+	r_tensor->assign(dtype, tensor.sizes().data(), (int)tensor.dim(), static_cast<const uint8_t *>(tensor.const_data_ptr()), tensor.nbytes());
+	return r_tensor;
 }
 
 } // namespace
@@ -549,13 +577,17 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 		loaded_names.push_back(String::utf8(method_name.c_str()));
 	}
 
-	std::unique_ptr<Signatures> loaded_signatures = std::make_unique<Signatures>();
-	for (const std::string &method_name : sorted_names) {
-		auto meta = loaded->method_meta(method_name);
-		ERR_FAIL_COND_V_MSG(!meta.ok(), false, vformat("ExecuTorch has no metadata for method '%s' of '%s'.", String::utf8(method_name.c_str()), p_path));
-		std::vector<Signatures::Input> &inputs = loaded_signatures->methods[method_name];
+	std::vector<MethodState> loaded_methods(sorted_names.size());
+	for (size_t m = 0; m < sorted_names.size(); m++) {
+		auto meta = loaded->method_meta(sorted_names[m]);
+		ERR_FAIL_COND_V_MSG(!meta.ok(), false, vformat("ExecuTorch has no metadata for method '%s' of '%s'.", loaded_names[m], p_path));
+		MethodState &state = loaded_methods[m];
+		state.name = loaded_names[m];
+		state.utf8_name = sorted_names[m];
+		state.inputs.resize(meta->num_inputs());
+		state.values.reserve(meta->num_inputs());
 		for (size_t i = 0; i < meta->num_inputs(); i++) {
-			Signatures::Input input;
+			MethodState::Input &input = state.inputs[i];
 			auto tag = meta->input_tag(i);
 			input.tag = tag.ok() ? tag.get() : Tag::None;
 			auto tensor = meta->input_tensor_meta(i);
@@ -563,14 +595,19 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 				input.has_tensor_info = true;
 				input.type = tensor->scalar_type();
 				input.sizes.assign(tensor->sizes().begin(), tensor->sizes().end());
+				input.staging.reserve(tensor->nbytes());
 			}
-			inputs.push_back(input);
+			state.input_keys.push_back("input_" + itos(i));
 		}
+		for (size_t i = 0; i < meta->num_outputs(); i++) {
+			state.output_keys.push_back("output_" + itos(i));
+		}
+		state.output_tensors.resize(meta->num_outputs());
 	}
 
 	MutexLock lock(module_mutex);
 	module = std::move(loaded);
-	signatures = std::move(loaded_signatures);
+	method_states = std::move(loaded_methods);
 	program_bytes = bytes;
 	program_size = file_size;
 	memory_mapped = mappable;
@@ -635,138 +672,147 @@ Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
 
 // --- Inference ----------------------------------------------------------------
 
-String ExecuTorchModel::_execute(const String &p_method, const LocalVector<Variant> &p_inputs, bool p_keyed,
-		bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec) {
-	MutexLock lock(module_mutex);
+ExecuTorchModel::MethodState *ExecuTorchModel::_find_method(const String &p_method, String &r_error) {
 	if (!module) {
-		return "No model is loaded. Call load_model_from_file() first.";
+		r_error = "No model is loaded. Call load_model_from_file() first.";
+		return nullptr;
 	}
-	if (!method_names.has(p_method)) {
-		return vformat("The model has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names));
-	}
-	const std::string method_name = p_method.utf8().get_data();
-	const std::vector<Signatures::Input> &signature = signatures->methods.find(method_name)->second; // method_names has it
-	if (p_inputs.size() != signature.size()) {
-		return vformat("Method '%s' takes %d input(s), got %d.", p_method, (int64_t)signature.size(), (int64_t)p_inputs.size());
-	}
-	if (input_staging.size() < p_inputs.size()) {
-		input_staging.resize(p_inputs.size());
-	}
-	PreparedInputs inputs{ input_staging, {}, {} };
-	inputs.values.reserve(p_inputs.size());
-	for (uint32_t i = 0; i < p_inputs.size(); i++) {
-		const String error = prepare_input(signature[i], p_method, (int)i, p_keyed, p_inputs[i], inputs);
-		if (!error.is_empty()) {
-			return error;
+	for (MethodState &state : method_states) {
+		if (state.name == p_method) {
+			return &state;
 		}
 	}
-
-	const auto started = std::chrono::steady_clock::now();
-	auto result = module->execute(method_name, inputs.values);
-	const auto finished = std::chrono::steady_clock::now();
-	if (!result.ok()) {
-		return vformat("ExecuTorch failed to execute '%s': %s (error 0x%x). Check the inputs' shapes against get_method_info().", p_method,
-				executorch::runtime::to_string(result.error()), (int)result.error());
-	}
-	r_execute_nsec = (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started).count();
-
-	// Copy out now: the method reuses its output memory on the next execute.
-	Array outputs;
-	for (size_t i = 0; i < result->size(); i++) {
-		Variant value;
-		if (p_as_tensors) {
-			value = output_to_tensor(result->at(i));
-		}
-		if (!p_as_tensors ? !output_to_variant(result->at(i), value) : value.get_type() == Variant::NIL) {
-			return vformat("Output %d of '%s' has a type that cannot be returned to GDScript.", (int64_t)i, p_method);
-		}
-		outputs.push_back(value);
-	}
-	r_outputs = outputs;
-	return String();
+	r_error = vformat("The model has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names));
+	return nullptr;
 }
 
-String ExecuTorchModel::_collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values) const {
-	int64_t input_count = -1;
-	{
-		MutexLock lock(module_mutex);
-		if (module && method_names.has(p_method)) {
-			input_count = (int64_t)signatures->methods.find(p_method.utf8().get_data())->second.size();
+String ExecuTorchModel::_order_inputs(MethodState &p_method, const Dictionary &p_inputs) {
+	const uint32_t input_count = p_method.input_keys.size();
+	p_method.call_inputs.clear();
+	// The common case, one key per input and nothing else, costs one lookup per input.
+	if ((uint32_t)p_inputs.size() == input_count) {
+		for (const String &key : p_method.input_keys) {
+			const Variant *value = p_inputs.getptr(key);
+			if (!value) {
+				break;
+			}
+			p_method.call_inputs.push_back(value);
+		}
+		if (p_method.call_inputs.size() == input_count) {
+			return String();
 		}
 	}
-	if (input_count < 0) {
-		return String(); // _execute reports the missing model or method
-	}
-	// Every key must name an input of this method, and every input needs a key.
+	// Otherwise name the first key that does not belong, then the first missing one.
 	for (const Variant &key : p_inputs.keys()) {
 		const String key_text = key;
 		const bool well_formed = key.is_string() && key_text.begins_with("input_") && key_text.substr(6).is_valid_int();
 		const int64_t index = well_formed ? key_text.substr(6).to_int() : -1;
 		if (!well_formed || index < 0 || index >= input_count) {
-			return vformat("Unknown input '%s': method '%s' takes %d input(s), keyed input_0 to input_%d.", key, p_method,
-					input_count, input_count - 1);
+			return vformat("Unknown input '%s': method '%s' takes %d input(s), keyed input_0 to input_%d.", key, p_method.name,
+					input_count, (int64_t)input_count - 1);
 		}
 	}
-	for (int64_t i = 0; i < input_count; i++) {
-		const String key = "input_" + itos(i);
+	for (const String &key : p_method.input_keys) {
 		if (!p_inputs.has(key)) {
-			return vformat("Missing input '%s': method '%s' takes %d input(s).", key, p_method, input_count);
+			return vformat("Missing input '%s': method '%s' takes %d input(s).", key, p_method.name, input_count);
 		}
-		r_values.push_back(p_inputs[key]);
+	}
+	return vformat("Method '%s' takes %d input(s), got %d.", p_method.name, input_count, p_inputs.size()); // not reached
+}
+
+String ExecuTorchModel::_prepare_inputs(MethodState &p_method, bool p_keyed) {
+	if (p_method.call_inputs.size() != p_method.inputs.size()) {
+		return vformat("Method '%s' takes %d input(s), got %d.", p_method.name, (int64_t)p_method.inputs.size(), p_method.call_inputs.size());
+	}
+	p_method.values.clear();
+	for (uint32_t i = 0; i < p_method.call_inputs.size(); i++) {
+		const String error = prepare_input(p_method.inputs[i], p_method.name, (int)i, p_keyed, *p_method.call_inputs[i], p_method.values);
+		if (!error.is_empty()) {
+			return error;
+		}
 	}
 	return String();
 }
 
-String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec) {
-	LocalVector<Variant> values;
-	const String input_error = _collect_inputs(p_method, p_inputs, values);
-	if (!input_error.is_empty()) {
-		return input_error;
+String ExecuTorchModel::_execute_prepared(MethodState &p_method, bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec) {
+	const auto started = std::chrono::steady_clock::now();
+	auto result = module->execute(p_method.utf8_name, p_method.values);
+	const auto finished = std::chrono::steady_clock::now();
+	if (!result.ok()) {
+		return vformat("ExecuTorch failed to execute '%s': %s (error 0x%x). Check the inputs' shapes against get_method_info().", p_method.name,
+				executorch::runtime::to_string(result.error()), (int)result.error());
+	}
+	r_execute_nsec = (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started).count();
+
+	// Copy out now: the method reuses its output memory on the next execute.
+	if (p_method.output_tensors.size() < result->size()) {
+		p_method.output_tensors.resize(result->size());
 	}
 	Array outputs;
-	const String error = _execute(p_method, values, true, false, outputs, r_execute_nsec);
+	outputs.resize(result->size());
+	for (size_t i = 0; i < result->size(); i++) {
+		Variant value;
+		if (p_as_tensors) {
+			value = output_to_tensor(result->at(i), p_method.output_tensors[i]);
+		}
+		if (p_as_tensors ? value.get_type() == Variant::NIL : !output_to_variant(result->at(i), value)) {
+			return vformat("Output %d of '%s' has a type that cannot be returned to GDScript.", (int64_t)i, p_method.name);
+		}
+		outputs[i] = value;
+	}
+	r_outputs = outputs;
+	return String();
+}
+
+String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec) {
+	MutexLock lock(module_mutex);
+	String error;
+	MethodState *method = _find_method(p_method, error);
+	if (!method) {
+		return error;
+	}
+	error = _order_inputs(*method, p_inputs);
+	if (error.is_empty()) {
+		error = _prepare_inputs(*method, true);
+	}
+	Array outputs;
+	if (error.is_empty()) {
+		error = _execute_prepared(*method, false, outputs, r_execute_nsec);
+	}
+	method->call_inputs.clear(); // they point into the caller's dictionary
 	if (!error.is_empty()) {
 		return error;
 	}
 	Dictionary keyed;
 	for (int i = 0; i < outputs.size(); i++) {
-		keyed["output_" + itos(i)] = outputs[i];
+		keyed[method->output_keys[i]] = outputs[i];
 	}
 	r_outputs = keyed;
 	return String();
 }
 
 String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &p_inputs, int p_iterations, LocalVector<uint64_t> &r_samples) {
-	LocalVector<Variant> values;
-	String error = _collect_inputs(p_method, p_inputs, values);
-	if (!error.is_empty()) {
-		return error;
-	}
 	MutexLock lock(module_mutex);
-	if (!module || !method_names.has(p_method)) {
-		return vformat("The model has no method '%s'.", p_method);
-	}
-	const std::string method_name = p_method.utf8().get_data();
-	const std::vector<Signatures::Input> &signature = signatures->methods.find(method_name)->second; // checked above
-	if (values.size() != signature.size()) {
-		return vformat("Method '%s' takes %d input(s).", p_method, (int64_t)signature.size());
+	String error;
+	MethodState *method = _find_method(p_method, error);
+	if (!method) {
+		return error;
 	}
 	// Inputs are prepared once: this measures ExecuTorch alone, the floor the
 	// GDScript calls are compared against.
-	if (input_staging.size() < values.size()) {
-		input_staging.resize(values.size());
+	error = _order_inputs(*method, p_inputs);
+	if (error.is_empty()) {
+		error = _prepare_inputs(*method, true);
 	}
-	PreparedInputs inputs{ input_staging, {}, {} };
-	for (uint32_t i = 0; i < values.size(); i++) {
-		error = prepare_input(signature[i], p_method, (int)i, true, values[i], inputs);
-		if (!error.is_empty()) {
-			return error;
-		}
+	method->call_inputs.clear();
+	if (!error.is_empty()) {
+		return error;
 	}
 	r_samples.clear();
+	r_samples.reserve(p_iterations);
 	for (int i = 0; i < p_iterations; i++) {
 		const auto started = std::chrono::steady_clock::now();
-		auto result = module->execute(method_name, inputs.values);
+		auto result = module->execute(method->utf8_name, method->values);
 		const auto finished = std::chrono::steady_clock::now();
 		if (!result.ok()) {
 			return vformat("ExecuTorch failed to execute '%s': %s.", p_method, executorch::runtime::to_string(result.error()));
@@ -777,13 +823,24 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 }
 
 Array ExecuTorchModel::execute(const String &p_method, const Array &p_inputs) {
-	LocalVector<Variant> values;
-	for (int i = 0; i < p_inputs.size(); i++) {
-		values.push_back(p_inputs[i]);
-	}
+	String error;
 	Array outputs;
-	uint64_t execute_nsec = 0;
-	const String error = _execute(p_method, values, false, true, outputs, execute_nsec);
+	{
+		MutexLock lock(module_mutex);
+		MethodState *method = _find_method(p_method, error);
+		if (method) {
+			method->call_inputs.clear();
+			for (int i = 0; i < p_inputs.size(); i++) {
+				method->call_inputs.push_back(&p_inputs[i]);
+			}
+			error = _prepare_inputs(*method, false);
+			uint64_t execute_nsec = 0;
+			if (error.is_empty()) {
+				error = _execute_prepared(*method, true, outputs, execute_nsec);
+			}
+			method->call_inputs.clear(); // they point into the caller's array
+		}
+	}
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Array(), error);
 	return outputs;
 }

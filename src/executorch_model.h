@@ -25,8 +25,8 @@ class ExecuTorchModel : public Resource {
 
 public:
 	// Each method's input signature (tag, dtype, declared shape), read once at
-	// load: the per-call path then touches no flatbuffer metadata. Defined in the .cpp.
-	struct Signatures;
+	// load, and the buffers its calls reuse. Defined in the .cpp.
+	struct MethodState;
 
 private:
 	// The program's bytes. ExecuTorch's BufferDataLoader reads from them for the
@@ -36,18 +36,24 @@ private:
 	int64_t program_size = 0;
 	bool memory_mapped = false;
 	std::unique_ptr<executorch::extension::module::Module> module;
-	std::unique_ptr<Signatures> signatures;
+	// One per method, sorted by name like method_names; guarded by module_mutex.
+	std::vector<MethodState> method_states;
 	String source_path;
 	PackedStringArray method_names;
 	// ExecuTorch's Module is not thread-safe: every use goes through this lock.
 	mutable BinaryMutex module_mutex;
-	// Input bytes of the last call, one buffer per input, guarded by module_mutex.
-	std::vector<std::vector<uint8_t>> input_staging;
 
-	String _collect_inputs(const String &p_method, const Dictionary &p_inputs, LocalVector<Variant> &r_values) const;
-	// p_keyed: inputs came from run_inference's dictionary (named 'input_N' in errors).
-	String _execute(const String &p_method, const LocalVector<Variant> &p_inputs, bool p_keyed,
-			bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec);
+	// The helpers below run with module_mutex held.
+	// The state of `p_method`, or null with the reason in `r_error`.
+	MethodState *_find_method(const String &p_method, String &r_error);
+	// Points the method's call inputs at run_inference's {"input_0": ...} values, in order.
+	static String _order_inputs(MethodState &p_method, const Dictionary &p_inputs);
+	// Converts the method's call inputs into its EValues. p_keyed: they came from
+	// run_inference's dictionary (named 'input_N' in errors, inputs[N] otherwise).
+	static String _prepare_inputs(MethodState &p_method, bool p_keyed);
+	// Executes the prepared method and copies its outputs out, as tensors or
+	// as run_inference's packed arrays.
+	String _execute_prepared(MethodState &p_method, bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec);
 
 protected:
 	static void _bind_methods();

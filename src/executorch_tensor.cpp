@@ -230,16 +230,23 @@ Ref<ExecuTorchTensor> ExecuTorchTensor::create(const Variant &p_data, const Pack
 	return tensor;
 }
 
-Ref<ExecuTorchTensor> ExecuTorchTensor::from_bytes(DType p_dtype, const PackedInt64Array &p_shape, const uint8_t *p_data, int64_t p_size) {
-	Ref<ExecuTorchTensor> tensor;
-	tensor.instantiate();
-	tensor->dtype = p_dtype;
-	tensor->shape = p_shape;
-	tensor->bytes.resize(p_size);
-	if (p_size > 0) {
-		memcpy(tensor->bytes.ptrw(), p_data, p_size);
+void ExecuTorchTensor::assign(DType p_dtype, const int32_t *p_sizes, int p_rank, const uint8_t *p_data, int64_t p_size) {
+	dtype = p_dtype;
+	bool same_shape = shape.size() == p_rank;
+	for (int i = 0; same_shape && i < p_rank; i++) {
+		same_shape = shape[i] == p_sizes[i];
 	}
-	return tensor;
+	if (!same_shape) {
+		shape.resize(p_rank);
+		int64_t *out = shape.ptrw();
+		for (int i = 0; i < p_rank; i++) {
+			out[i] = p_sizes[i];
+		}
+	}
+	bytes.resize(p_size);
+	if (p_size > 0) {
+		memcpy(bytes.ptrw(), p_data, p_size);
+	}
 }
 
 PackedInt64Array ExecuTorchTensor::get_shape() const {

@@ -28,9 +28,12 @@ public:
 	static int element_size(DType p_dtype);
 	static const char *dtype_to_name(DType p_dtype);
 
-	// For the model: wraps existing element bytes (copied) of `p_dtype` and `p_shape`.
-	static Ref<ExecuTorchTensor> from_bytes(DType p_dtype, const PackedInt64Array &p_shape, const uint8_t *p_data, int64_t p_size);
+	// For the model: sets dtype, shape (`p_rank` sizes) and elements (`p_size`
+	// bytes, copied). Used on new output tensors and on outputs the model
+	// reuses because nobody else holds them; an unchanged shape is kept as is.
+	void assign(DType p_dtype, const int32_t *p_sizes, int p_rank, const uint8_t *p_data, int64_t p_size);
 	const PackedByteArray &get_bytes() const { return bytes; }
+	const PackedInt64Array &get_shape_ref() const { return shape; }
 };
 
 EXECUTORCH_TENSOR_GENERATED_CASTS

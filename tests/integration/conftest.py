@@ -55,6 +55,8 @@ def test_models() -> Path:
     prepare_project(PROJECT)
     export_model("linear", MODELS / "linear.pte")
     export_model("two_io", MODELS / "two_io.pte")
+    export_model("bool_mask", MODELS / "bool_mask.pte")
+    export_model("dynamic_batch", MODELS / "dynamic_batch.pte")
     linear = (MODELS / "linear.pte").read_bytes()
     (MODELS / "truncated.pte").write_bytes(linear[: len(linear) // 2])
     (MODELS / "not_a_pte.pte").write_text("this is a text file, not an ExecuTorch program\n" * 4)

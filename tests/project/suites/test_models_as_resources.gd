@@ -69,3 +69,42 @@ func test_run_inference_takes_tensors() -> void:
 	var runtime := load_runtime("linear.pte")
 	var result := runtime.run_inference({"input_0": ExecuTorchTensor.create(PackedFloat32Array([2.5]))})
 	check_near(result.get("output_0", [0.0])[0], 8.0, "a tensor value in run_inference")
+
+
+# execute() refills an output tensor of the previous call only when nobody
+# holds it any more: what a caller keeps never changes under it.
+func test_execute_reuses_only_outputs_nobody_holds() -> void:
+	var model: ExecuTorchModel = load(MODELS + "linear.pte")
+	var kept: ExecuTorchTensor = model.execute("forward", [[1.0]])[0]
+	var next: ExecuTorchTensor = model.execute("forward", [[2.0]])[0]
+	check(kept != next, "a held output is not reused")
+	check_near(kept.get_data()[0], 5.0, "the held output keeps its value")
+	check_near(next.get_data()[0], 7.0, "the next output has the new value")
+	next = null
+	var dropped_id: int = model.execute("forward", [[0.0]])[0].get_instance_id()
+	var reused: ExecuTorchTensor = model.execute("forward", [[-1.0]])[0]
+	check_equal(reused.get_instance_id(), dropped_id, "an output nobody holds is refilled by the next call")
+	check_near(reused.get_data()[0], 1.0, "the refilled output has the new value")
+
+	# bool outputs hand out their bytes; data and shape taken from a dropped
+	# tensor are copies on write, untouched by the refill.
+	var mask: ExecuTorchModel = load(MODELS + "bool_mask.pte")
+	var first_mask: PackedByteArray = mask.execute("forward", [PackedFloat32Array([1, -1, 1, -1, 1, -1])])[0].get_data()
+	var second_mask: PackedByteArray = mask.execute("forward", [PackedFloat32Array([-1, 1, -1, 1, -1, 1])])[0].get_data()
+	check_equal(first_mask, PackedByteArray([1, 0, 1, 0, 1, 0]), "bytes kept from a dropped output")
+	check_equal(second_mask, PackedByteArray([0, 1, 0, 1, 0, 1]), "bytes of the next call")
+
+
+# A dynamic batch dimension may change from call to call, in both directions.
+func test_execute_follows_a_changing_batch() -> void:
+	var model: ExecuTorchModel = load(MODELS + "dynamic_batch.pte")
+	var two := ExecuTorchTensor.create(PackedFloat32Array([1, 2, 3, 4, 5, 6]), PackedInt64Array([2, 3]))
+	var five := ExecuTorchTensor.create(PackedFloat32Array(range(15)), PackedInt64Array([5, 3]))
+	var shape_of_two: PackedInt64Array = model.execute("forward", [two])[0].get_shape()
+	var first: PackedFloat32Array = model.execute("forward", [two])[0].get_data()
+	var shape_of_five: PackedInt64Array = model.execute("forward", [five])[0].get_shape()
+	var again: ExecuTorchTensor = model.execute("forward", [two])[0]
+	check_equal(shape_of_two, PackedInt64Array([2, 2]), "shape kept from batch 2")
+	check_equal(shape_of_five, PackedInt64Array([5, 2]), "batch 5")
+	check_equal(again.get_shape(), PackedInt64Array([2, 2]), "back to batch 2")
+	check_equal(again.get_data(), first, "batch 2 gives the same result after batch 5")
