@@ -3,6 +3,8 @@
 1. per-call overhead on the linear model: GDScript run_inference / execute vs
    benchmark() (the same method executed in C++ with prepared inputs);
 2. the MLP 256->1024->1024->10 lowered to XNNPACK: GDScript execute vs benchmark();
+   (1 and 2 interleave the paths round by round and report medians over the
+   rounds: this machine drifts more between runs than the gaps measured);
 3. the same .pte files in ExecuTorch's Python runtime;
 4. loading a ~105 MB .pte: memory-mapped plain file vs read from a .pck.
 
@@ -26,6 +28,10 @@ from model_tools import export_model  # noqa: E402
 from tools.godot_project import create_project  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+# bench_execute.gd's GDScript paths, each compared with benchmark() in C++.
+PATHS = (("execute_tensor", "ExecuTorchModel.execute, tensor"),
+         ("execute_packed", "ExecuTorchModel.execute, PackedFloat32Array"),
+         ("run_inference_packed", "run_inference, PackedFloat32Array"))
 
 
 def engine(godot: Path, project: Path, script: str, *args: str) -> dict:
@@ -56,27 +62,34 @@ def main() -> int:
         export_model("linear", project / "linear.pte")
         export_model("mlp", project / "mlp.pte", backend="xnnpack")
 
-        linear = engine(args.godot, project, "res://bench_execute.gd", "res://linear.pte", "1", "10000")
-        mlp = engine(args.godot, project, "res://bench_execute.gd", "res://mlp.pte", "256", "2000")
+        # Rounds x calls per batch: about 1 ms per batch, so the microsecond clock
+        # costs under 0.5%; see bench_execute.gd for why the paths are interleaved.
+        linear = engine(args.godot, project, "res://bench_execute.gd", "res://linear.pte", "1", "100", "500")
+        mlp = engine(args.godot, project, "res://bench_execute.gd", "res://mlp.pte", "256", "200", "25")
         py_linear = python_median(project / "linear.pte", [1], 10000)
         py_mlp = python_median(project / "mlp.pte", [1, 256], 2000)
 
-        print("\n1. linear model, median per call (one run):")
+        print(f"\n1. linear model, per call ({linear['rounds']} interleaved rounds of {linear['calls_per_batch']} calls;"
+              " medians over rounds, [quartiles]):")
         cpp = linear["cpp_benchmark"]["median_us"]
-        for key, label in (("run_inference_packed_us", "run_inference, PackedFloat32Array"),
-                           ("execute_tensor_us", "ExecuTorchModel.execute, tensor"),
-                           ("execute_packed_us", "ExecuTorchModel.execute, PackedFloat32Array")):
-            print(f"   {label:44s} {linear[key]:8.2f} us  (overhead over C++ {linear[key] - cpp:6.2f} us)")
-        print(f"   {'benchmark() in C++':44s} {cpp:8.2f} us")
-        print(f"   {'ExecuTorch Python runtime':44s} {py_linear:8.2f} us  (Python / GDScript execute: {py_linear / linear['execute_tensor_us']:.2f}x)")
+        for key, label in PATHS:
+            over = linear[key]["overhead_us"]
+            print(f"   {label:44s} {linear[key]['median_us']:6.2f} us  overhead over C++ {over['median']:5.2f} us"
+                  f" [{over['q1']:.2f}, {over['q3']:.2f}]")
+        print(f"   {'benchmark() in C++':44s} {cpp:6.2f} us")
+        print(f"   {'ExecuTorch Python runtime':44s} {py_linear:6.2f} us  (Python / GDScript execute:"
+              f" {py_linear / linear['execute_tensor']['median_us']:.2f}x)")
 
-        print("\n2. MLP 256->1024->1024->10, XNNPACK, median per call:")
-        cpp = mlp["cpp_benchmark"]["median_us"]
-        print(f"   {'ExecuTorchModel.execute, tensor':44s} {mlp['execute_tensor_us']:8.2f} us  ({100 * (mlp['execute_tensor_us'] / cpp - 1):+.1f}% vs C++)")
-        print(f"   {'run_inference, PackedFloat32Array':44s} {mlp['run_inference_packed_us']:8.2f} us  ({100 * (mlp['run_inference_packed_us'] / cpp - 1):+.1f}% vs C++)")
-        print(f"   {'benchmark() in C++':44s} {cpp:8.2f} us  (mean {mlp['cpp_benchmark']['mean_us']:.2f} us)")
-        print(f"   {'  Module::execute alone, inside run_inference':44s} {mlp['run_inference_execute_only_mean_us']:8.2f} us  (mean)")
-        print(f"   {'ExecuTorch Python runtime':44s} {py_mlp:8.2f} us  (Python / GDScript execute: {py_mlp / mlp['execute_tensor_us']:.2f}x)")
+        print(f"\n2. MLP 256->1024->1024->10, XNNPACK, per call ({mlp['rounds']} interleaved rounds of"
+              f" {mlp['calls_per_batch']} calls; medians over rounds, [quartiles]):")
+        for key, label in PATHS:
+            ratio = mlp[key]["ratio_to_cpp"]
+            print(f"   {label:44s} {mlp[key]['median_us']:6.2f} us  {100 * (ratio['median'] - 1):+5.1f}% vs C++"
+                  f" [{100 * (ratio['q1'] - 1):+.1f}%, {100 * (ratio['q3'] - 1):+.1f}%]")
+        print(f"   {'benchmark() in C++':44s} {mlp['cpp_benchmark']['median_us']:6.2f} us")
+        print(f"   {'  Module::execute alone, inside run_inference':44s} {mlp['run_inference_execute_only_mean_us']:6.2f} us (mean)")
+        print(f"   {'ExecuTorch Python runtime':44s} {py_mlp:6.2f} us  (Python / GDScript execute:"
+              f" {py_mlp / mlp['execute_tensor']['median_us']:.2f}x)")
 
         result = {"linear": linear, "mlp": mlp, "python_linear_us": py_linear, "python_mlp_us": py_mlp}
         if not args.skip_load:

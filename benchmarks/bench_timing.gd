@@ -17,3 +17,11 @@ static func per_call_us(callable: Callable, calls: int, batch: int) -> float:
 			callable.call()
 		per_call.append(float(Time.get_ticks_usec() - start) / batch)
 	return median(per_call)
+
+
+# {"median", "q1", "q3"} of the samples: the spread says how far to trust the median.
+static func quartiles(samples: Array[float]) -> Dictionary:
+	var sorted := samples.duplicate()
+	sorted.sort()
+	var n := sorted.size()
+	return {"median": sorted[n / 2], "q1": sorted[n / 4], "q3": sorted[(3 * n) / 4]}
