@@ -136,6 +136,9 @@ class ModuleInfo:
     support_header: str
     initialize: str
     uninitialize: str
+    # Shared libraries the engine links and ships beside itself, without the
+    # lib prefix and .so suffix ("executorch" is libexecutorch.so).
+    link_libraries: tuple[str, ...]
     location: Location
 
 
@@ -155,6 +158,9 @@ class Spec:
 
 
 # --- per-entry parsing ---------------------------------------------------------------
+
+
+_LIBRARY_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
 
 class _Entry:
@@ -441,8 +447,14 @@ class _Parser:
         header = entry.string("support_header")
         init = _identifier(entry.string("initialize"), entry.at("initialize"), "initialize hook")
         uninit = _identifier(entry.string("uninitialize"), entry.at("uninitialize"), "uninitialize hook")
+        libraries = []
+        for value, at in entry.items("link_libraries"):
+            if not isinstance(value, str) or not _LIBRARY_NAME.fullmatch(value):
+                raise at.error(f"each of 'link_libraries' must be a library name such as executorch (for libexecutorch.so), "
+                               f"got {value!r}")
+            libraries.append(value)
         entry.finish()
-        return ModuleInfo(name, header, init, uninit, entry.location)
+        return ModuleInfo(name, header, init, uninit, tuple(libraries), entry.location)
 
 
 def _plain(value: Any) -> Any:

@@ -46,11 +46,6 @@ PROFILES: dict[str, dict[str, str]] = {
 }
 PROFILE_TARGETS = {"minimal": ("template_debug", "template_release"), "editor": ("editor",)}
 
-# The ExecuTorch runtime libraries the engine links (see the module's SCsub).
-EXECUTORCH_LIBRARIES = ("libexecutorch.so", "libexecutorch_kernels_optimized.so",
-                        "libexecutorch_backend_xnnpack.so", "libexecutorch_threadpool.so")
-
-
 class BuildError(Exception):
     """The build cannot go on; the message names the problem and the fix."""
 
@@ -217,10 +212,12 @@ def _copy_if_changed(source: Path, destination: Path) -> bool:
     return True
 
 
-def deploy(godot_dir: Path, target: str, et_root: Path, bin_dir: Path) -> Path:
-    """Copies the engine and the ExecuTorch libraries it needs into `bin_dir`.
+def deploy(godot_dir: Path, target: str, et_root: Path, bin_dir: Path, libraries: tuple[str, ...]) -> Path:
+    """Copies the engine and the ExecuTorch libraries it links into `bin_dir`.
 
-    The binary's rpath is $ORIGIN, so `bin_dir` can be moved anywhere.
+    `libraries` are module_spec.yaml's link_libraries ("executorch" for
+    libexecutorch.so), the same list the generated SCsub links. The binary's
+    rpath is $ORIGIN, so `bin_dir` can be moved anywhere.
     """
     built = godot_dir / "bin" / binary_name(target)
     if not built.is_file():
@@ -228,10 +225,14 @@ def deploy(godot_dir: Path, target: str, et_root: Path, bin_dir: Path) -> Path:
     bin_dir.mkdir(parents=True, exist_ok=True)
     engine = bin_dir / built.name
     copied = [engine.name] if _copy_if_changed(built, engine) else []
-    for library in EXECUTORCH_LIBRARIES:
-        if _copy_if_changed(et_root / "lib" / library, bin_dir / library):
+    for library in (f"lib{name}.so" for name in libraries):
+        source = et_root / "lib" / library
+        if not source.is_file():
+            raise BuildError(f"{source} is missing: module_spec.yaml's link_libraries names a library the executorch wheel "
+                             "does not ship. Fix the name, or reinstall the wheel with ./setup.sh.")
+        if _copy_if_changed(source, bin_dir / library):
             copied.append(library)
-    print(f"bin/: {engine.name} + {len(EXECUTORCH_LIBRARIES)} ExecuTorch libraries"
+    print(f"bin/: {engine.name} + {len(libraries)} ExecuTorch libraries"
           + (f" (updated: {', '.join(copied)})" if copied else " (up to date)"), flush=True)
     return engine
 

@@ -246,6 +246,20 @@ def test_bindings_follow_the_spec(rendered):
     assert "\tint64_t get_total_inferences() const; \\\n" in header
 
 
+def test_scsub_links_the_spec_libraries(tmp_path):
+    text = BASE.replace("  uninitialize: uninitialize_executorch_support\n",
+                        "  uninitialize: uninitialize_executorch_support\n  link_libraries: [executorch, extra_backend]\n")
+    scsub = {f.relative_path: f.content for f in render_module(parse_spec(text, "spec.yaml"))}["SCsub"]
+    assert '"-lexecutorch",\n        "-lextra_backend",\n        "-Wl,--pop-state",' in scsub
+
+
+def test_link_library_must_be_a_name():
+    text = BASE.replace("  uninitialize: uninitialize_executorch_support\n",
+                        "  uninitialize: uninitialize_executorch_support\n  link_libraries:\n    - executorch\n    - -lfoo\n")
+    assert error_of(text) == ("spec.yaml:8: error: each of 'link_libraries' must be a library name such as executorch "
+                              "(for libexecutorch.so), got '-lfoo'")
+
+
 def test_config_doc_classes_match_registered_exposed_classes(rendered):
     namespace: dict = {}
     exec(compile(rendered["config.py"], "config.py", "exec"), namespace)  # noqa: S102 - our own generated file

@@ -75,3 +75,15 @@ def test_executorch_root_is_checked(tmp_path):
     with pytest.raises(godot_build.BuildError, match="has no ExecuTorch C\\+\\+ headers and libraries"):
         godot_build.executorch_root(str(tmp_path))
     assert (godot_build.executorch_root() / "lib" / "libexecutorch.so").is_file()
+
+
+def test_deploy_copies_the_spec_libraries_and_names_a_missing_one(tmp_path):
+    godot_dir, et_root, bin_dir = tmp_path / "godot", tmp_path / "et", tmp_path / "bin"
+    (godot_dir / "bin").mkdir(parents=True)
+    (godot_dir / "bin" / godot_build.binary_name("template_debug")).write_bytes(b"engine")
+    (et_root / "lib").mkdir(parents=True)
+    (et_root / "lib" / "libexecutorch.so").write_bytes(b"runtime")
+    godot_build.deploy(godot_dir, "template_debug", et_root, bin_dir, ("executorch",))
+    assert (bin_dir / "libexecutorch.so").read_bytes() == b"runtime"
+    with pytest.raises(godot_build.BuildError, match="libexecutorch_missing.so is missing: module_spec.yaml's link_libraries"):
+        godot_build.deploy(godot_dir, "template_debug", et_root, bin_dir, ("executorch", "executorch_missing"))
