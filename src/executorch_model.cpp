@@ -721,17 +721,27 @@ String ExecuTorchModel::_order_inputs(MethodState &p_method, const Dictionary &p
 }
 
 String ExecuTorchModel::_prepare_inputs(MethodState &p_method, bool p_keyed) {
+	String error;
 	if (p_method.call_inputs.size() != p_method.inputs.size()) {
-		return vformat("Method '%s' takes %d input(s), got %d.", p_method.name, (int64_t)p_method.inputs.size(), p_method.call_inputs.size());
+		error = vformat("Method '%s' takes %d input(s), got %d.", p_method.name, (int64_t)p_method.inputs.size(), p_method.call_inputs.size());
 	}
 	p_method.values.clear();
-	for (uint32_t i = 0; i < p_method.call_inputs.size(); i++) {
-		const String error = prepare_input(p_method.inputs[i], p_method.name, (int)i, p_keyed, *p_method.call_inputs[i], p_method.values);
-		if (!error.is_empty()) {
-			return error;
-		}
+	for (uint32_t i = 0; error.is_empty() && i < p_method.call_inputs.size(); i++) {
+		error = prepare_input(p_method.inputs[i], p_method.name, (int)i, p_keyed, *p_method.call_inputs[i], p_method.values);
 	}
-	return String();
+	// The values hold copies in the staging buffers; the call inputs point
+	// into the caller's Array or Dictionary and must not outlive the call.
+	p_method.call_inputs.clear();
+	return error;
+}
+
+String ExecuTorchModel::_prepare_keyed_inputs(MethodState &p_method, const Dictionary &p_inputs) {
+	const String error = _order_inputs(p_method, p_inputs);
+	if (!error.is_empty()) {
+		p_method.call_inputs.clear();
+		return error;
+	}
+	return _prepare_inputs(p_method, true);
 }
 
 String ExecuTorchModel::_execute_prepared(MethodState &p_method, bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec) {
@@ -771,15 +781,11 @@ String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, 
 	if (!method) {
 		return error;
 	}
-	error = _order_inputs(*method, p_inputs);
-	if (error.is_empty()) {
-		error = _prepare_inputs(*method, true);
-	}
+	error = _prepare_keyed_inputs(*method, p_inputs);
 	Array outputs;
 	if (error.is_empty()) {
 		error = _execute_prepared(*method, false, outputs, r_execute_nsec);
 	}
-	method->call_inputs.clear(); // they point into the caller's dictionary
 	if (!error.is_empty()) {
 		return error;
 	}
@@ -800,11 +806,7 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 	}
 	// Inputs are prepared once: this measures ExecuTorch alone, the floor the
 	// GDScript calls are compared against.
-	error = _order_inputs(*method, p_inputs);
-	if (error.is_empty()) {
-		error = _prepare_inputs(*method, true);
-	}
-	method->call_inputs.clear();
+	error = _prepare_keyed_inputs(*method, p_inputs);
 	if (!error.is_empty()) {
 		return error;
 	}
@@ -838,7 +840,6 @@ Array ExecuTorchModel::execute(const String &p_method, const Array &p_inputs) {
 			if (error.is_empty()) {
 				error = _execute_prepared(*method, true, outputs, execute_nsec);
 			}
-			method->call_inputs.clear(); // they point into the caller's array
 		}
 	}
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Array(), error);

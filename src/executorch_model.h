@@ -48,9 +48,12 @@ private:
 	MethodState *_find_method(const String &p_method, String &r_error);
 	// Points the method's call inputs at run_inference's {"input_0": ...} values, in order.
 	static String _order_inputs(MethodState &p_method, const Dictionary &p_inputs);
-	// Converts the method's call inputs into its EValues. p_keyed: they came from
-	// run_inference's dictionary (named 'input_N' in errors, inputs[N] otherwise).
+	// Converts the method's call inputs into its EValues, then forgets them.
+	// p_keyed: they came from run_inference's dictionary (named 'input_N' in
+	// errors, inputs[N] otherwise).
 	static String _prepare_inputs(MethodState &p_method, bool p_keyed);
+	// Both of the above, for run_inference's dictionary.
+	static String _prepare_keyed_inputs(MethodState &p_method, const Dictionary &p_inputs);
 	// Executes the prepared method and copies its outputs out, as tensors or
 	// as run_inference's packed arrays.
 	String _execute_prepared(MethodState &p_method, bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec);
