@@ -152,125 +152,27 @@ Dictionary describe_value(Tag p_tag, const executorch::runtime::Result<executorc
 	return entry;
 }
 
-// Reads a run_inference value (an Array of numbers, a packed numeric array or a
-// bare number) into doubles. Returns an error sentence, or "" on success.
 // How an input is named in error messages: 'input_0' for run_inference's
 // dictionary, inputs[0] for execute()'s array. Built only when an error needs it.
 String input_label(bool p_keyed, int p_index) {
 	return p_keyed ? vformat("'input_%d'", p_index) : vformat("inputs[%d]", p_index);
 }
 
-String read_numbers(bool p_keyed, int p_index, const Variant &p_value, LocalVector<double> &r_values) {
-	r_values.clear();
-	switch (p_value.get_type()) {
-		case Variant::INT:
-		case Variant::FLOAT:
-		case Variant::BOOL:
-			r_values.push_back((double)p_value);
-			return String();
-		case Variant::ARRAY: {
-			const Array array = p_value;
-			r_values.resize(array.size());
-			for (int i = 0; i < array.size(); i++) {
-				const Variant &element = array[i];
-				const Variant::Type type = element.get_type();
-				if (type != Variant::INT && type != Variant::FLOAT && type != Variant::BOOL) {
-					return vformat("%s[%d] is a %s; inputs must be numbers.", input_label(p_keyed, p_index), i, Variant::get_type_name(type));
-				}
-				r_values[i] = (double)element;
-			}
-			return String();
-		}
-		case Variant::PACKED_FLOAT32_ARRAY: {
-			const PackedFloat32Array array = p_value;
-			r_values.resize(array.size());
-			for (int i = 0; i < array.size(); i++) {
-				r_values[i] = array[i];
-			}
-			return String();
-		}
-		case Variant::PACKED_FLOAT64_ARRAY: {
-			const PackedFloat64Array array = p_value;
-			r_values.resize(array.size());
-			std::copy(array.ptr(), array.ptr() + array.size(), r_values.ptr());
-			return String();
-		}
-		case Variant::PACKED_INT32_ARRAY: {
-			const PackedInt32Array array = p_value;
-			r_values.resize(array.size());
-			for (int i = 0; i < array.size(); i++) {
-				r_values[i] = array[i];
-			}
-			return String();
-		}
-		case Variant::PACKED_INT64_ARRAY: {
-			const PackedInt64Array array = p_value;
-			r_values.resize(array.size());
-			for (int i = 0; i < array.size(); i++) {
-				r_values[i] = (double)array[i];
-			}
-			return String();
-		}
-		case Variant::PACKED_BYTE_ARRAY: {
-			const PackedByteArray array = p_value;
-			r_values.resize(array.size());
-			for (int i = 0; i < array.size(); i++) {
-				r_values[i] = array[i];
-			}
-			return String();
-		}
-		default:
+// Reads a number input (an Array of numbers, a packed numeric array or a bare
+// number) with the same conversion as ExecuTorchTensor.create(). Returns an
+// error sentence, or "" on success.
+String read_numbers(bool p_keyed, int p_index, const Variant &p_value, TensorElements &r_elements) {
+	switch (r_elements.read(p_value, true)) {
+		case TensorElements::NOT_A_NUMBER:
+			return vformat("%s[%d] is a %s; inputs must be numbers.", input_label(p_keyed, p_index), r_elements.problem_index(),
+					Variant::get_type_name(r_elements.problem_type()));
+		case TensorElements::NOT_NUMBERS:
 			return vformat("%s is a %s; pass an Array of numbers, a packed numeric array or an ExecuTorchTensor.", input_label(p_keyed, p_index),
-					Variant::get_type_name(p_value.get_type()));
+					Variant::get_type_name(r_elements.problem_type()));
+		case TensorElements::OK:
+			break;
 	}
-}
-
-template <typename T>
-void store_as(const LocalVector<double> &p_values, std::vector<uint8_t> &r_buffer) {
-	r_buffer.resize(p_values.size() * sizeof(T));
-	T *out = reinterpret_cast<T *>(r_buffer.data());
-	for (uint32_t i = 0; i < p_values.size(); i++) {
-		out[i] = static_cast<T>(p_values[i]);
-	}
-}
-
-// Converts doubles into the bytes of a tensor of `p_type`. Returns false for
-// dtypes this dictionary path does not convert.
-bool store_values(ScalarType p_type, const LocalVector<double> &p_values, std::vector<uint8_t> &r_buffer) {
-	switch (p_type) {
-		case ScalarType::Float:
-			store_as<float>(p_values, r_buffer);
-			return true;
-		case ScalarType::Double:
-			store_as<double>(p_values, r_buffer);
-			return true;
-		case ScalarType::Half:
-			store_as<executorch::aten::Half>(p_values, r_buffer);
-			return true;
-		case ScalarType::BFloat16:
-			store_as<executorch::aten::BFloat16>(p_values, r_buffer);
-			return true;
-		case ScalarType::Long:
-			store_as<int64_t>(p_values, r_buffer);
-			return true;
-		case ScalarType::Int:
-			store_as<int32_t>(p_values, r_buffer);
-			return true;
-		case ScalarType::Short:
-			store_as<int16_t>(p_values, r_buffer);
-			return true;
-		case ScalarType::Char:
-			store_as<int8_t>(p_values, r_buffer);
-			return true;
-		case ScalarType::Byte:
-			store_as<uint8_t>(p_values, r_buffer);
-			return true;
-		case ScalarType::Bool:
-			store_as<bool>(p_values, r_buffer);
-			return true;
-		default:
-			return false;
-	}
+	return String();
 }
 
 template <typename T>
@@ -422,7 +324,6 @@ const executorch::aten::Tensor &staged_tensor(ExecuTorchModel::MethodState::Inpu
 // ExecuTorchTensor (dtype must match, shape is its own), numbers (converted to
 // the declared dtype and shape), or a scalar for a scalar input.
 String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String &p_method, int p_index, bool p_keyed, const Variant &p_value, std::vector<EValue> &r_values) {
-	LocalVector<double> values;
 	const ExecuTorchModel::MethodState::Input *info = &r_input;
 	if (r_input.tag == Tag::Tensor) {
 		if (!info->has_tensor_info) {
@@ -452,48 +353,43 @@ String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String 
 			return String();
 		}
 		const int64_t expected = element_count(declared);
-		if (p_value.get_type() == Variant::PACKED_FLOAT32_ARRAY && info->type == ScalarType::Float) {
-			// The common case, copied as is: no per-element conversion.
-			const PackedFloat32Array floats = p_value;
-			if (floats.size() == expected) {
-				staging.resize(expected * sizeof(float));
-				memcpy(staging.data(), floats.ptr(), expected * sizeof(float));
-				r_values.emplace_back(staged_tensor(r_input, declared.data(), declared.size()));
-				return String();
-			}
-		}
-		const String read_error = read_numbers(p_keyed, p_index, p_value, values);
+		TensorElements elements;
+		const String read_error = read_numbers(p_keyed, p_index, p_value, elements);
 		if (!read_error.is_empty()) {
 			return read_error;
 		}
-		if ((int64_t)values.size() != expected) {
+		if (elements.size() != expected) {
 			return vformat("%s has %d value(s) but input %d of '%s' has shape %s (%d value(s)); pass exactly %d number(s).",
-					input_label(p_keyed, p_index), (int64_t)values.size(), p_index, p_method, shape_text(declared), expected, expected);
+					input_label(p_keyed, p_index), elements.size(), p_index, p_method, shape_text(declared), expected, expected);
 		}
-		if (!store_values(info->type, values, staging)) {
+		ExecuTorchTensor::DType dtype;
+		if (!dtype_from_scalar_type(info->type, dtype)) {
 			return vformat("Input %d of '%s' has dtype %s, which cannot be filled from numbers.", p_index, p_method,
 					dtype_name(info->type));
 		}
+		staging.resize(expected * ExecuTorchTensor::element_size(dtype));
+		elements.write(dtype, staging.data());
 		r_values.emplace_back(staged_tensor(r_input, declared.data(), declared.size()));
 		return String();
 	}
 	if (r_input.tag != Tag::Int && r_input.tag != Tag::Double && r_input.tag != Tag::Bool) {
 		return vformat("Input %d of '%s' is a %s, which cannot be passed from GDScript.", p_index, p_method, tag_name(r_input.tag));
 	}
-	const String read_error = read_numbers(p_keyed, p_index, p_value, values);
+	TensorElements elements;
+	const String read_error = read_numbers(p_keyed, p_index, p_value, elements);
 	if (!read_error.is_empty()) {
 		return read_error;
 	}
-	if (values.size() != 1) {
+	if (elements.size() != 1) {
 		return vformat("%s has %d values but input %d of '%s' is a single %s; pass one number.", input_label(p_keyed, p_index),
-				(int64_t)values.size(), p_index, p_method, tag_name(r_input.tag));
+				elements.size(), p_index, p_method, tag_name(r_input.tag));
 	}
 	if (r_input.tag == Tag::Int) {
-		r_values.emplace_back((int64_t)values[0]);
+		r_values.emplace_back(elements.as_int(0));
 	} else if (r_input.tag == Tag::Double) {
-		r_values.emplace_back(values[0]);
+		r_values.emplace_back(elements.as_double(0));
 	} else {
-		r_values.emplace_back(values[0] != 0.0);
+		r_values.emplace_back(elements.is_integral(0) ? elements.as_int(0) != 0 : elements.as_double(0) != 0.0);
 	}
 	return String();
 }

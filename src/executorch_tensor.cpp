@@ -2,19 +2,12 @@
 
 #include "core/math/math_funcs.h"
 
+#include <executorch/runtime/core/portable_type/bfloat16.h>
+#include <executorch/runtime/core/portable_type/half.h>
+
 #include <cstring>
 
 namespace {
-
-uint16_t float_to_bfloat16(float p_value) {
-	uint32_t bits;
-	memcpy(&bits, &p_value, sizeof(bits));
-	if ((bits & 0x7fffffff) > 0x7f800000) {
-		return (uint16_t)((bits >> 16) | 0x40); // keep NaN a NaN
-	}
-	bits += 0x7fff + ((bits >> 16) & 1); // round to nearest even
-	return (uint16_t)(bits >> 16);
-}
 
 float bfloat16_to_float(uint16_t p_value) {
 	const uint32_t bits = (uint32_t)p_value << 16;
@@ -23,67 +16,199 @@ float bfloat16_to_float(uint16_t p_value) {
 	return value;
 }
 
-// Uniform read access to the containers create() accepts. Integral sources are
-// read as int64 (exact), the others as double.
-struct ElementReader {
-	Variant::Type type = Variant::NIL;
-	Array array;
-	PackedFloat32Array f32;
-	PackedFloat64Array f64;
-	PackedInt32Array i32;
-	PackedInt64Array i64;
-	PackedByteArray u8;
-	int64_t size = 0;
-
-	bool integral(int64_t p_index) const {
-		switch (type) {
-			case Variant::PACKED_INT32_ARRAY:
-			case Variant::PACKED_INT64_ARRAY:
-			case Variant::PACKED_BYTE_ARRAY:
-				return true;
-			case Variant::ARRAY:
-				return array[p_index].get_type() != Variant::FLOAT;
-			default:
-				return false;
-		}
-	}
-	double as_double(int64_t p_index) const {
-		switch (type) {
-			case Variant::PACKED_FLOAT32_ARRAY:
-				return f32[p_index];
-			case Variant::PACKED_FLOAT64_ARRAY:
-				return f64[p_index];
-			case Variant::ARRAY:
-				return (double)array[p_index];
-			default:
-				return (double)as_int(p_index);
-		}
-	}
-	int64_t as_int(int64_t p_index) const {
-		switch (type) {
-			case Variant::PACKED_INT32_ARRAY:
-				return i32[p_index];
-			case Variant::PACKED_INT64_ARRAY:
-				return i64[p_index];
-			case Variant::PACKED_BYTE_ARRAY:
-				return u8[p_index];
-			case Variant::ARRAY:
-				return (int64_t)array[p_index];
-			default:
-				return (int64_t)as_double(p_index);
-		}
-	}
-};
-
 template <typename T>
-void store_elements(const ElementReader &p_reader, uint8_t *r_out) {
+void store_elements(const TensorElements &p_elements, uint8_t *r_out) {
 	T *out = reinterpret_cast<T *>(r_out);
-	for (int64_t i = 0; i < p_reader.size; i++) {
-		out[i] = p_reader.integral(i) ? (T)p_reader.as_int(i) : (T)p_reader.as_double(i);
+	for (int64_t i = 0; i < p_elements.size(); i++) {
+		out[i] = p_elements.is_integral(i) ? (T)p_elements.as_int(i) : (T)p_elements.as_double(i);
+	}
+}
+
+// float16 and bfloat16 through ExecuTorch's own types: IEEE round to nearest
+// even, subnormals kept (Godot's make_half_float flushes them to zero).
+template <typename T>
+void store_half_elements(const TensorElements &p_elements, uint8_t *r_out) {
+	T *out = reinterpret_cast<T *>(r_out);
+	for (int64_t i = 0; i < p_elements.size(); i++) {
+		out[i] = T((float)p_elements.as_double(i));
 	}
 }
 
 } // namespace
+
+// --- TensorElements -------------------------------------------------------------
+
+TensorElements::Problem TensorElements::read(const Variant &p_data, bool p_accept_scalar) {
+	type = p_data.get_type();
+	switch (type) {
+		case Variant::INT:
+		case Variant::FLOAT:
+		case Variant::BOOL:
+			if (!p_accept_scalar) {
+				break;
+			}
+			scalar = p_data;
+			count = 1;
+			return OK;
+		case Variant::PACKED_FLOAT32_ARRAY:
+			f32 = p_data;
+			count = f32.size();
+			return OK;
+		case Variant::PACKED_FLOAT64_ARRAY:
+			f64 = p_data;
+			count = f64.size();
+			return OK;
+		case Variant::PACKED_INT32_ARRAY:
+			i32 = p_data;
+			count = i32.size();
+			return OK;
+		case Variant::PACKED_INT64_ARRAY:
+			i64 = p_data;
+			count = i64.size();
+			return OK;
+		case Variant::PACKED_BYTE_ARRAY:
+			u8 = p_data;
+			count = u8.size();
+			return OK;
+		case Variant::ARRAY: {
+			array = p_data;
+			count = array.size();
+			all_bool = count > 0;
+			for (int64_t i = 0; i < count; i++) {
+				const Variant::Type element = array[i].get_type();
+				if (element != Variant::INT && element != Variant::FLOAT && element != Variant::BOOL) {
+					bad_index = i;
+					bad_type = element;
+					return NOT_A_NUMBER;
+				}
+				all_bool = all_bool && element == Variant::BOOL;
+				any_float = any_float || element == Variant::FLOAT;
+			}
+			return OK;
+		}
+		default:
+			break;
+	}
+	bad_type = type;
+	return NOT_NUMBERS;
+}
+
+ExecuTorchTensor::DType TensorElements::natural_dtype() const {
+	switch (type) {
+		case Variant::PACKED_FLOAT64_ARRAY:
+			return ExecuTorchTensor::DTYPE_FLOAT64;
+		case Variant::PACKED_INT32_ARRAY:
+			return ExecuTorchTensor::DTYPE_INT32;
+		case Variant::PACKED_INT64_ARRAY:
+		case Variant::INT:
+			return ExecuTorchTensor::DTYPE_INT64;
+		case Variant::PACKED_BYTE_ARRAY:
+			return ExecuTorchTensor::DTYPE_UINT8;
+		case Variant::BOOL:
+			return ExecuTorchTensor::DTYPE_BOOL;
+		case Variant::ARRAY:
+			return all_bool ? ExecuTorchTensor::DTYPE_BOOL : any_float ? ExecuTorchTensor::DTYPE_FLOAT32 : ExecuTorchTensor::DTYPE_INT64;
+		default:
+			return ExecuTorchTensor::DTYPE_FLOAT32;
+	}
+}
+
+bool TensorElements::is_integral(int64_t p_index) const {
+	switch (type) {
+		case Variant::PACKED_INT32_ARRAY:
+		case Variant::PACKED_INT64_ARRAY:
+		case Variant::PACKED_BYTE_ARRAY:
+		case Variant::INT:
+		case Variant::BOOL:
+			return true;
+		case Variant::ARRAY:
+			return array[p_index].get_type() != Variant::FLOAT;
+		default:
+			return false;
+	}
+}
+
+double TensorElements::as_double(int64_t p_index) const {
+	switch (type) {
+		case Variant::PACKED_FLOAT32_ARRAY:
+			return f32[p_index];
+		case Variant::PACKED_FLOAT64_ARRAY:
+			return f64[p_index];
+		case Variant::ARRAY:
+			return (double)array[p_index];
+		case Variant::FLOAT:
+			return (double)scalar;
+		default:
+			return (double)as_int(p_index);
+	}
+}
+
+int64_t TensorElements::as_int(int64_t p_index) const {
+	switch (type) {
+		case Variant::PACKED_INT32_ARRAY:
+			return i32[p_index];
+		case Variant::PACKED_INT64_ARRAY:
+			return i64[p_index];
+		case Variant::PACKED_BYTE_ARRAY:
+			return u8[p_index];
+		case Variant::ARRAY:
+			return (int64_t)array[p_index];
+		case Variant::INT:
+		case Variant::BOOL:
+			return (int64_t)scalar;
+		default:
+			return (int64_t)as_double(p_index);
+	}
+}
+
+void TensorElements::write(ExecuTorchTensor::DType p_dtype, uint8_t *r_out) const {
+	switch (p_dtype) {
+		case ExecuTorchTensor::DTYPE_FLOAT32:
+			if (type == Variant::PACKED_FLOAT32_ARRAY) {
+				memcpy(r_out, f32.ptr(), count * sizeof(float));
+			} else {
+				store_elements<float>(*this, r_out);
+			}
+			break;
+		case ExecuTorchTensor::DTYPE_FLOAT64:
+			store_elements<double>(*this, r_out);
+			break;
+		case ExecuTorchTensor::DTYPE_FLOAT16:
+			store_half_elements<executorch::runtime::etensor::Half>(*this, r_out);
+			break;
+		case ExecuTorchTensor::DTYPE_BFLOAT16:
+			store_half_elements<executorch::runtime::etensor::BFloat16>(*this, r_out);
+			break;
+		case ExecuTorchTensor::DTYPE_INT8:
+			store_elements<int8_t>(*this, r_out);
+			break;
+		case ExecuTorchTensor::DTYPE_INT16:
+			store_elements<int16_t>(*this, r_out);
+			break;
+		case ExecuTorchTensor::DTYPE_INT32:
+			store_elements<int32_t>(*this, r_out);
+			break;
+		case ExecuTorchTensor::DTYPE_INT64:
+			if (type == Variant::PACKED_INT64_ARRAY) {
+				memcpy(r_out, i64.ptr(), count * sizeof(int64_t));
+			} else {
+				store_elements<int64_t>(*this, r_out);
+			}
+			break;
+		case ExecuTorchTensor::DTYPE_UINT8:
+			store_elements<uint8_t>(*this, r_out);
+			break;
+		case ExecuTorchTensor::DTYPE_BOOL:
+			for (int64_t i = 0; i < count; i++) {
+				r_out[i] = (is_integral(i) ? as_int(i) != 0 : as_double(i) != 0.0) ? 1 : 0;
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+// --- ExecuTorchTensor -------------------------------------------------------------
 
 int ExecuTorchTensor::element_size(DType p_dtype) {
 	switch (p_dtype) {
@@ -112,121 +237,37 @@ const char *ExecuTorchTensor::dtype_to_name(DType p_dtype) {
 }
 
 Ref<ExecuTorchTensor> ExecuTorchTensor::create(const Variant &p_data, const PackedInt64Array &p_shape, DType p_dtype) {
-	ElementReader reader;
-	reader.type = p_data.get_type();
-	DType dtype = p_dtype;
-	switch (reader.type) {
-		case Variant::PACKED_FLOAT32_ARRAY:
-			reader.f32 = p_data;
-			reader.size = reader.f32.size();
-			dtype = dtype == DTYPE_AUTO ? DTYPE_FLOAT32 : dtype;
+	TensorElements elements;
+	switch (elements.read(p_data, false)) {
+		case TensorElements::NOT_A_NUMBER:
+			ERR_FAIL_V_MSG(Ref<ExecuTorchTensor>(), vformat("Element %d of the tensor 'data' is a %s; a tensor holds numbers or bools.",
+															 elements.problem_index(), Variant::get_type_name(elements.problem_type())));
+		case TensorElements::NOT_NUMBERS:
+			ERR_FAIL_V_MSG(Ref<ExecuTorchTensor>(), vformat("The tensor 'data' is a %s; pass a packed array or an Array of numbers.", Variant::get_type_name(elements.problem_type())));
+		case TensorElements::OK:
 			break;
-		case Variant::PACKED_FLOAT64_ARRAY:
-			reader.f64 = p_data;
-			reader.size = reader.f64.size();
-			dtype = dtype == DTYPE_AUTO ? DTYPE_FLOAT64 : dtype;
-			break;
-		case Variant::PACKED_INT32_ARRAY:
-			reader.i32 = p_data;
-			reader.size = reader.i32.size();
-			dtype = dtype == DTYPE_AUTO ? DTYPE_INT32 : dtype;
-			break;
-		case Variant::PACKED_INT64_ARRAY:
-			reader.i64 = p_data;
-			reader.size = reader.i64.size();
-			dtype = dtype == DTYPE_AUTO ? DTYPE_INT64 : dtype;
-			break;
-		case Variant::PACKED_BYTE_ARRAY:
-			reader.u8 = p_data;
-			reader.size = reader.u8.size();
-			dtype = dtype == DTYPE_AUTO ? DTYPE_UINT8 : dtype;
-			break;
-		case Variant::ARRAY: {
-			reader.array = p_data;
-			reader.size = reader.array.size();
-			bool all_bool = reader.size > 0;
-			bool any_float = false;
-			for (int64_t i = 0; i < reader.size; i++) {
-				const Variant::Type type = reader.array[i].get_type();
-				ERR_FAIL_COND_V_MSG(type != Variant::INT && type != Variant::FLOAT && type != Variant::BOOL, Ref<ExecuTorchTensor>(),
-						vformat("Element %d of the tensor 'data' is a %s; a tensor holds numbers or bools.", i, Variant::get_type_name(type)));
-				all_bool = all_bool && type == Variant::BOOL;
-				any_float = any_float || type == Variant::FLOAT;
-			}
-			dtype = dtype != DTYPE_AUTO ? dtype : all_bool ? DTYPE_BOOL : any_float ? DTYPE_FLOAT32 : DTYPE_INT64;
-			break;
-		}
-		default:
-			ERR_FAIL_V_MSG(Ref<ExecuTorchTensor>(), vformat("The tensor 'data' is a %s; pass a packed array or an Array of numbers.", Variant::get_type_name(reader.type)));
 	}
+	const DType dtype = p_dtype == DTYPE_AUTO ? elements.natural_dtype() : p_dtype;
 	ERR_FAIL_COND_V_MSG(dtype < DTYPE_FLOAT32 || dtype > DTYPE_BOOL, Ref<ExecuTorchTensor>(), vformat("Unknown tensor 'dtype' %d; use one of ExecuTorchTensor's DTYPE_* constants.", (int)dtype));
 
 	PackedInt64Array shape = p_shape;
 	if (shape.is_empty()) {
-		shape.push_back(reader.size);
+		shape.push_back(elements.size());
 	}
 	int64_t count = 1;
 	for (int64_t size : shape) {
 		ERR_FAIL_COND_V_MSG(size < 0, Ref<ExecuTorchTensor>(), vformat("The tensor 'shape' %s has a negative dimension.", shape));
 		count *= size;
 	}
-	ERR_FAIL_COND_V_MSG(count != reader.size, Ref<ExecuTorchTensor>(),
-			vformat("The tensor 'shape' %s holds %d element(s) but 'data' has %d.", shape, count, reader.size));
+	ERR_FAIL_COND_V_MSG(count != elements.size(), Ref<ExecuTorchTensor>(),
+			vformat("The tensor 'shape' %s holds %d element(s) but 'data' has %d.", shape, count, elements.size()));
 
 	Ref<ExecuTorchTensor> tensor;
 	tensor.instantiate();
 	tensor->shape = shape;
 	tensor->dtype = dtype;
 	tensor->bytes.resize(count * element_size(dtype));
-	uint8_t *out = tensor->bytes.ptrw();
-	switch (dtype) {
-		case DTYPE_FLOAT32:
-			if (reader.type == Variant::PACKED_FLOAT32_ARRAY) {
-				memcpy(out, reader.f32.ptr(), count * sizeof(float));
-			} else {
-				store_elements<float>(reader, out);
-			}
-			break;
-		case DTYPE_FLOAT64:
-			store_elements<double>(reader, out);
-			break;
-		case DTYPE_FLOAT16:
-			for (int64_t i = 0; i < count; i++) {
-				reinterpret_cast<uint16_t *>(out)[i] = Math::make_half_float((float)reader.as_double(i));
-			}
-			break;
-		case DTYPE_BFLOAT16:
-			for (int64_t i = 0; i < count; i++) {
-				reinterpret_cast<uint16_t *>(out)[i] = float_to_bfloat16((float)reader.as_double(i));
-			}
-			break;
-		case DTYPE_INT8:
-			store_elements<int8_t>(reader, out);
-			break;
-		case DTYPE_INT16:
-			store_elements<int16_t>(reader, out);
-			break;
-		case DTYPE_INT32:
-			store_elements<int32_t>(reader, out);
-			break;
-		case DTYPE_INT64:
-			if (reader.type == Variant::PACKED_INT64_ARRAY) {
-				memcpy(out, reader.i64.ptr(), count * sizeof(int64_t));
-			} else {
-				store_elements<int64_t>(reader, out);
-			}
-			break;
-		case DTYPE_UINT8:
-			store_elements<uint8_t>(reader, out);
-			break;
-		case DTYPE_BOOL:
-			for (int64_t i = 0; i < count; i++) {
-				out[i] = (reader.integral(i) ? reader.as_int(i) != 0 : reader.as_double(i) != 0.0) ? 1 : 0;
-			}
-			break;
-		default:
-			break;
-	}
+	elements.write(dtype, tensor->bytes.ptrw());
 	return tensor;
 }
 

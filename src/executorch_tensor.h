@@ -37,3 +37,45 @@ public:
 };
 
 EXECUTORCH_TENSOR_GENERATED_CASTS
+
+// Numbers from GDScript in any container a tensor or a model input takes (a
+// packed numeric array, an Array of numbers and bools and, where allowed, a
+// bare number or bool), written out as the elements of one dtype. The single
+// conversion behind ExecuTorchTensor.create() and the model's number inputs.
+// Integral sources are read as int64, so large int64 values stay exact;
+// float16 and bfloat16 round to nearest even as PyTorch does.
+class TensorElements {
+public:
+	enum Problem {
+		OK,
+		NOT_NUMBERS, // the value is no such container: see problem_type()
+		NOT_A_NUMBER, // element problem_index() is a problem_type()
+	};
+
+	Problem read(const Variant &p_data, bool p_accept_scalar);
+	int64_t size() const { return count; }
+	int64_t problem_index() const { return bad_index; }
+	Variant::Type problem_type() const { return bad_type; }
+	// The dtype the data implies (see ExecuTorchTensor.DTYPE_AUTO).
+	ExecuTorchTensor::DType natural_dtype() const;
+	// Writes size() elements of `p_dtype` to `r_out` (size() * element_size bytes).
+	void write(ExecuTorchTensor::DType p_dtype, uint8_t *r_out) const;
+	bool is_integral(int64_t p_index) const;
+	int64_t as_int(int64_t p_index) const;
+	double as_double(int64_t p_index) const;
+
+private:
+	Variant::Type type = Variant::NIL;
+	Variant scalar;
+	Array array;
+	PackedFloat32Array f32;
+	PackedFloat64Array f64;
+	PackedInt32Array i32;
+	PackedInt64Array i64;
+	PackedByteArray u8;
+	int64_t count = 0;
+	bool any_float = false; // in an Array
+	bool all_bool = false; // in an Array
+	int64_t bad_index = -1;
+	Variant::Type bad_type = Variant::NIL;
+};

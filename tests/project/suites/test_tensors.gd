@@ -31,6 +31,16 @@ func test_every_dtype_round_trips() -> void:
 		check_equal(Array(data), case[3], "%s values" % case[4])
 
 
+# float16 and bfloat16 round like PyTorch: to nearest even, float16 subnormals
+# kept. The expected values are torch.tensor(x).to(dtype).float() for these x.
+func test_half_precision_rounds_like_pytorch() -> void:
+	var x := PackedFloat32Array([1e-6, 3e-8, 1e-8, 65504.0, 1.00390625, 1.01171875, -2.0])
+	check_equal(ExecuTorchTensor.create(x, PackedInt64Array(), ExecuTorchTensor.DTYPE_FLOAT16).get_data(),
+			PackedFloat32Array([1.0132789611816406e-06, 5.960464477539063e-08, 0.0, 65504.0, 1.00390625, 1.01171875, -2.0]), "float16")
+	check_equal(ExecuTorchTensor.create(x, PackedInt64Array(), ExecuTorchTensor.DTYPE_BFLOAT16).get_data(),
+			PackedFloat32Array([9.98377799987793e-07, 3.003515303134918e-08, 1.0011717677116394e-08, 65536.0, 1.0, 1.015625, -2.0]), "bfloat16")
+
+
 func test_dtype_defaults_from_the_data() -> void:
 	check_equal(ExecuTorchTensor.create(PackedFloat32Array([1.0])).get_dtype(), ExecuTorchTensor.DTYPE_FLOAT32, "PackedFloat32Array")
 	check_equal(ExecuTorchTensor.create(PackedFloat64Array([1.0])).get_dtype(), ExecuTorchTensor.DTYPE_FLOAT64, "PackedFloat64Array")
