@@ -82,6 +82,7 @@ func _initialize() -> void:
 			ratios.append(per_call[name][round] / per_call["cpp_benchmark"][round])
 			overheads.append(per_call[name][round] - per_call["cpp_benchmark"][round])
 		result[name] = {
+			"min_us": per_call[name].min(),
 			"median_us": Timing.median(per_call[name]),
 			"ratio_to_cpp": Timing.quartiles(ratios),
 			"overhead_us": Timing.quartiles(overheads),
