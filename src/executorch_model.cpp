@@ -25,6 +25,7 @@ using executorch::runtime::EValue;
 using executorch::runtime::MethodMeta;
 using executorch::runtime::Program;
 using executorch::runtime::Tag;
+using executorch::runtime::TensorShapeDynamism;
 using ETError = executorch::runtime::Error;
 
 // Everything one method needs per call, built once at load and reused from call
@@ -49,6 +50,10 @@ struct ExecuTorchModel::MethodState {
 	String name;
 	std::string utf8_name;
 	std::vector<Input> inputs;
+	// Each input's and output's shape dynamism (static for non-tensors). For
+	// dynamic_bound tensors the metadata's sizes are the upper bound.
+	std::vector<TensorShapeDynamism> input_dynamism;
+	std::vector<TensorShapeDynamism> output_dynamism;
 	// run_inference's keys, "input_0", ... and "output_0", ...
 	LocalVector<String> input_keys;
 	LocalVector<String> output_keys;
@@ -131,10 +136,23 @@ int64_t element_count(const std::vector<int32_t> &p_shape) {
 	return count;
 }
 
-Dictionary describe_value(Tag p_tag, const executorch::runtime::Result<executorch::runtime::TensorInfo> &p_info, int p_index) {
+const char *dynamism_name(TensorShapeDynamism p_dynamism) {
+	// The names model_tools uses for the flatbuffer's Tensor.shape_dynamism.
+	switch (p_dynamism) {
+		case TensorShapeDynamism::DYNAMIC_BOUND:
+			return "dynamic_bound";
+		case TensorShapeDynamism::DYNAMIC_UNBOUND:
+			return "dynamic_unbound";
+		default:
+			return "static";
+	}
+}
+
+Dictionary describe_value(Tag p_tag, const executorch::runtime::Result<executorch::runtime::TensorInfo> &p_info, int p_index, TensorShapeDynamism p_dynamism) {
 	Dictionary entry;
 	entry["index"] = p_index;
 	if (p_tag == Tag::Tensor && p_info.ok()) {
+		entry["dynamism"] = dynamism_name(p_dynamism);
 		PackedInt64Array shape;
 		int64_t numel = 1;
 		for (int32_t size : p_info->sizes()) {
@@ -146,6 +164,7 @@ Dictionary describe_value(Tag p_tag, const executorch::runtime::Result<executorc
 		entry["numel"] = numel;
 	} else {
 		entry["dtype"] = tag_name(p_tag);
+		entry["dynamism"] = "static";
 		entry["shape"] = PackedInt64Array();
 		entry["numel"] = 1;
 	}
@@ -394,6 +413,32 @@ String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String 
 	return String();
 }
 
+// Reads the shape dynamism of a loaded method's input and output tensors.
+// ExecuTorch 1.5's MethodMeta does not carry it, but the method's own tensors
+// do; reaching them needs Module::method() and Method::get_input(), which
+// ExecuTorch marks deprecated for running a method, not for reading it.
+void read_dynamism(Module &p_module, const std::string &p_method, std::vector<TensorShapeDynamism> &r_inputs,
+		std::vector<TensorShapeDynamism> &r_outputs, size_t p_input_count, size_t p_output_count) {
+	r_inputs.assign(p_input_count, TensorShapeDynamism::STATIC);
+	r_outputs.assign(p_output_count, TensorShapeDynamism::STATIC);
+	auto method = p_module.method(p_method);
+	if (!method.ok()) {
+		return;
+	}
+	for (size_t i = 0; i < p_input_count && i < method.get()->inputs_size(); i++) {
+		const EValue &value = method.get()->get_input(i);
+		if (value.isTensor()) {
+			r_inputs[i] = value.toTensor().shape_dynamism();
+		}
+	}
+	for (size_t i = 0; i < p_output_count && i < method.get()->outputs_size(); i++) {
+		const EValue &value = method.get()->get_output(i);
+		if (value.isTensor()) {
+			r_outputs[i] = value.toTensor().shape_dynamism();
+		}
+	}
+}
+
 // Copies one output into an ExecuTorchTensor (scalars become numbers):
 // `r_tensor` itself when only the model still holds it, a new tensor otherwise.
 Variant output_to_tensor(const EValue &p_value, Ref<ExecuTorchTensor> &r_tensor) {
@@ -499,6 +544,7 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 			state.output_keys.push_back("output_" + itos(i));
 		}
 		state.output_tensors.resize(meta->num_outputs());
+		read_dynamism(*loaded, state.utf8_name, state.input_dynamism, state.output_dynamism, meta->num_inputs(), meta->num_outputs());
 	}
 
 	MutexLock lock(module_mutex);
@@ -540,16 +586,21 @@ Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
 			vformat("The program has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names)));
 	auto meta = module->method_meta(p_method.utf8().get_data());
 	ERR_FAIL_COND_V_MSG(!meta.ok(), Dictionary(), vformat("ExecuTorch has no metadata for method '%s'.", p_method));
+	// Built at load with one entry per input and output of each method.
+	const MethodState &state = *std::find_if(method_states.begin(), method_states.end(),
+			[&](const MethodState &p_state) { return p_state.name == p_method; });
 
 	Array inputs;
 	for (size_t i = 0; i < meta->num_inputs(); i++) {
 		auto tag = meta->input_tag(i);
-		inputs.push_back(describe_value(tag.ok() ? tag.get() : Tag::None, meta->input_tensor_meta(i), (int)i));
+		inputs.push_back(describe_value(tag.ok() ? tag.get() : Tag::None, meta->input_tensor_meta(i), (int)i,
+				state.input_dynamism[i]));
 	}
 	Array outputs;
 	for (size_t i = 0; i < meta->num_outputs(); i++) {
 		auto tag = meta->output_tag(i);
-		outputs.push_back(describe_value(tag.ok() ? tag.get() : Tag::None, meta->output_tensor_meta(i), (int)i));
+		outputs.push_back(describe_value(tag.ok() ? tag.get() : Tag::None, meta->output_tensor_meta(i), (int)i,
+				state.output_dynamism[i]));
 	}
 	PackedStringArray backends;
 	for (size_t i = 0; i < meta->num_backends(); i++) {

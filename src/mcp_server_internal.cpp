@@ -116,7 +116,10 @@ Array MCPServerInternal::_model_tools() const {
 			property["items"] = items;
 			property["minItems"] = numel;
 			property["maxItems"] = numel;
-			property["description"] = vformat("%s tensor of shape %s, flattened (%d values).", input["dtype"], input["shape"], numel);
+			property["description"] = String(input["dynamism"]) == "static"
+					? vformat("%s tensor of shape %s, flattened (%d values).", input["dtype"], input["shape"], numel)
+					: vformat("%s tensor of shape %s, flattened (%d values); the model also takes smaller shapes (%s), but only as an ExecuTorchTensor from GDScript.",
+							  input["dtype"], input["shape"], numel, input["dynamism"]);
 			const String key = "input_" + itos(i);
 			properties[key] = property;
 			required.push_back(key);

@@ -13,6 +13,7 @@ import torch
 
 from model_tools import export_bank
 from model_tools.models import MODELS, method_specs
+from model_tools.pte_runtime import shape_dynamism
 from tests.integration.conftest import MODELS as MODEL_DIR
 from tests.integration.conftest import PROJECT, run_engine
 
@@ -101,3 +102,18 @@ def test_dynamic_batch_ran_at_several_sizes(bank_run):
 def test_xnnpack_delegation_is_reported(bank_run):
     _, _, results, _ = bank_run
     assert results["mlp_xnnpack.forward.0"]["backends"] == ["XnnpackBackend"]
+
+
+@pytest.mark.parametrize("stem", list(BANK))
+def test_engine_reports_the_dynamism_the_flatbuffer_holds(bank_run, stem):
+    """get_method_info's dynamism (read from the method's tensors in C++) agrees
+    with model_tools' independent reading of the flatbuffer, tensor by tensor."""
+    cases, _, results, _ = bank_run
+    expected = shape_dynamism((MODEL_DIR / "bank" / f"{stem}.pte").read_bytes())
+    for case in (c for c in cases if c["id"].startswith(stem + ".")):
+        for kind in ("inputs", "outputs"):
+            # model_tools says None for a non-tensor value; the engine calls those static.
+            want = [name or "static" for name in expected[case["method"]][kind]]
+            assert results[case["id"]]["dynamism"][kind] == want, f"{case['id']} {kind}"
+    if stem == "dynamic_batch":
+        assert results["dynamic_batch.forward.0"]["dynamism"] == {"inputs": ["dynamic_bound"], "outputs": ["dynamic_bound"]}

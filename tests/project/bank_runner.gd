@@ -23,6 +23,9 @@ func _initialize() -> void:
 			else:
 				outputs.append({"scalar": output})
 		var info := model.get_method_info(case["method"])
-		print("BANK " + JSON.stringify({"id": case["id"], "outputs": outputs, "backends": info.get("backends", [])}))
+		var dynamism := {}
+		for kind in ["inputs", "outputs"]:
+			dynamism[kind] = info.get(kind, []).map(func(entry: Dictionary) -> String: return entry["dynamism"])
+		print("BANK " + JSON.stringify({"id": case["id"], "outputs": outputs, "backends": info.get("backends", []), "dynamism": dynamism}))
 	print("BANK DONE")
 	quit(0)
