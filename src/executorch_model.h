@@ -24,8 +24,9 @@ class ExecuTorchModel : public Resource {
 	GDCLASS(ExecuTorchModel, Resource);
 
 public:
-	// Each method's input signature (tag, dtype, declared shape), read once at
-	// load, and the buffers its calls reuse. Defined in the .cpp.
+	// Each method's signature (inputs' tag, dtype and declared shape; every
+	// tensor's shape dynamism), read once at load, and the buffers and output
+	// tensors its calls reuse. Defined in the .cpp.
 	struct MethodState;
 
 private:
