@@ -1,5 +1,6 @@
 #include "executorch_model.h"
 
+#include "executorch_support.h"
 #include "executorch_tensor.h"
 
 #include "core/config/project_settings.h"
@@ -463,6 +464,7 @@ Variant output_to_tensor(const EValue &p_value, Ref<ExecuTorchTensor> &r_tensor)
 // --- Loading ---------------------------------------------------------------
 
 bool ExecuTorchModel::load_from_file(const String &p_path) {
+	const auto started = std::chrono::steady_clock::now();
 	ERR_FAIL_COND_V_MSG(p_path.is_empty(), false, "The 'path' of the .pte file is empty. Pass a res://, user:// or absolute path.");
 	ERR_FAIL_COND_V_MSG(!FileAccess::exists(p_path), false,
 			vformat("No file at '%s'. Check the path; export models with `python -m model_tools export`.", p_path));
@@ -555,6 +557,8 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	memory_mapped = mappable;
 	method_names = loaded_names;
 	source_path = p_path;
+	// For the last_load_ms monitor: load(), ResourceLoader and the runtime all come here.
+	executorch_stats().last_load_nsec.set((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
 	return true;
 }
 
@@ -700,6 +704,12 @@ String ExecuTorchModel::_execute_prepared(MethodState &p_method, bool p_as_tenso
 				executorch::runtime::to_string(result.error()), (int)result.error());
 	}
 	r_execute_nsec = (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(finished - started).count();
+	// The Performance monitors count every inference of the process, through
+	// run_inference, run_inference_async or execute alike.
+	ExecuTorchStats &stats = executorch_stats();
+	stats.inferences.increment();
+	stats.total_inference_nsec.add(r_execute_nsec);
+	stats.last_inference_nsec.set(r_execute_nsec);
 
 	// Copy out now: the method reuses its output memory on the next execute.
 	if (p_method.output_tensors.size() < result->size()) {

@@ -6,7 +6,6 @@
 #include "core/os/os.h"
 
 #include <algorithm>
-#include <chrono>
 
 Ref<ExecuTorchModel> ExecuTorchRuntime::_current_model() const {
 	MutexLock lock(model_mutex);
@@ -18,12 +17,10 @@ Ref<ExecuTorchModel> ExecuTorchRuntime::_current_model() const {
 bool ExecuTorchRuntime::load_model_from_file(const String &p_path) {
 	Ref<ExecuTorchModel> loaded;
 	loaded.instantiate();
-	const auto started = std::chrono::steady_clock::now();
 	// ExecuTorchModel prints the precise reason; the old model stays loaded.
 	if (!loaded->load_from_file(p_path)) {
 		return false;
 	}
-	executorch_stats().last_load_nsec.set((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
 	return _use_model(loaded, p_path);
 }
 
@@ -83,10 +80,6 @@ Dictionary ExecuTorchRuntime::run_inference(const Dictionary &p_inputs, const St
 	}
 	total_inferences.increment();
 	last_inference_nsec.set(execute_nsec);
-	ExecuTorchStats &stats = executorch_stats();
-	stats.inferences.increment();
-	stats.total_inference_nsec.add(execute_nsec);
-	stats.last_inference_nsec.set(execute_nsec);
 	{
 		MutexLock lock(model_mutex);
 		last_inputs = p_inputs;
@@ -145,10 +138,6 @@ void ExecuTorchRuntime::_deliver_async_result(uint64_t p_runtime_id, int64_t p_r
 	} else {
 		runtime->total_inferences.increment();
 		runtime->last_inference_nsec.set(p_execute_nsec);
-		ExecuTorchStats &stats = executorch_stats();
-		stats.inferences.increment();
-		stats.total_inference_nsec.add(p_execute_nsec);
-		stats.last_inference_nsec.set(p_execute_nsec);
 	}
 	runtime->emit_inference_completed(p_request_id, p_result);
 }

@@ -96,6 +96,12 @@ func test_performance_monitors() -> void:
 	for i in 3:
 		runtime.run_inference({"input_0": [1.0]})
 	check_equal(Performance.get_custom_monitor("ExecuTorch/inferences") - before, 3.0, "inferences monitor counts")
+	runtime.get_model().execute("forward", [[1.0]])
+	check_equal(Performance.get_custom_monitor("ExecuTorch/inferences") - before, 4.0, "execute() counts too")
+	var load_ms: float = Performance.get_custom_monitor("ExecuTorch/last_load_ms")
+	var model := ExecuTorchModel.new()
+	check(model.load_from_file(MODELS + "two_io.pte"), "load a second model")
+	check(Performance.get_custom_monitor("ExecuTorch/last_load_ms") != load_ms, "a model's own load sets the load time monitor")
 	check(Performance.get_custom_monitor("ExecuTorch/last_inference_ms") > 0.0, "last inference monitor")
 	check(Performance.get_custom_monitor("ExecuTorch/mean_inference_ms") > 0.0, "mean inference monitor")
 	check(Performance.get_custom_monitor("ExecuTorch/last_load_ms") > 0.0, "load time monitor")
