@@ -74,32 +74,38 @@ namespace {
 // The byte range of a .pte file that carries the flatbuffer file identifier.
 constexpr int PTE_IDENTIFIER_OFFSET = 4;
 
-const char *dtype_name(ScalarType p_type) {
-	// PyTorch's names: what an ML engineer reads in `tensor.dtype`.
-	switch (p_type) {
-		case ScalarType::Byte:
-			return "uint8";
-		case ScalarType::Char:
-			return "int8";
-		case ScalarType::Short:
-			return "int16";
-		case ScalarType::Int:
-			return "int32";
-		case ScalarType::Long:
-			return "int64";
-		case ScalarType::Half:
-			return "float16";
-		case ScalarType::Float:
-			return "float32";
-		case ScalarType::Double:
-			return "float64";
-		case ScalarType::Bool:
-			return "bool";
-		case ScalarType::BFloat16:
-			return "bfloat16";
-		default:
-			return "unsupported";
+// ExecuTorch's dtypes that GDScript tensors carry, with ExecuTorchTensor's names
+// for them (PyTorch's: what an ML engineer reads in `tensor.dtype`).
+struct DTypeEntry {
+	ScalarType scalar_type;
+	ExecuTorchTensor::DType dtype;
+};
+constexpr DTypeEntry DTYPES[] = {
+	{ ScalarType::Float, ExecuTorchTensor::DTYPE_FLOAT32 },
+	{ ScalarType::Double, ExecuTorchTensor::DTYPE_FLOAT64 },
+	{ ScalarType::Half, ExecuTorchTensor::DTYPE_FLOAT16 },
+	{ ScalarType::BFloat16, ExecuTorchTensor::DTYPE_BFLOAT16 },
+	{ ScalarType::Char, ExecuTorchTensor::DTYPE_INT8 },
+	{ ScalarType::Short, ExecuTorchTensor::DTYPE_INT16 },
+	{ ScalarType::Int, ExecuTorchTensor::DTYPE_INT32 },
+	{ ScalarType::Long, ExecuTorchTensor::DTYPE_INT64 },
+	{ ScalarType::Byte, ExecuTorchTensor::DTYPE_UINT8 },
+	{ ScalarType::Bool, ExecuTorchTensor::DTYPE_BOOL },
+};
+
+bool dtype_from_scalar_type(ScalarType p_type, ExecuTorchTensor::DType &r_dtype) {
+	for (const DTypeEntry &entry : DTYPES) {
+		if (entry.scalar_type == p_type) {
+			r_dtype = entry.dtype;
+			return true;
+		}
 	}
+	return false;
+}
+
+const char *dtype_name(ScalarType p_type) {
+	ExecuTorchTensor::DType dtype;
+	return dtype_from_scalar_type(p_type, dtype) ? ExecuTorchTensor::dtype_to_name(dtype) : "unsupported";
 }
 
 const char *tag_name(Tag p_tag) {
@@ -288,42 +294,6 @@ bool output_to_variant(const EValue &p_value, Variant &r_variant) {
 	}
 }
 
-bool dtype_from_scalar_type(ScalarType p_type, ExecuTorchTensor::DType &r_dtype) {
-	switch (p_type) {
-		case ScalarType::Float:
-			r_dtype = ExecuTorchTensor::DTYPE_FLOAT32;
-			return true;
-		case ScalarType::Double:
-			r_dtype = ExecuTorchTensor::DTYPE_FLOAT64;
-			return true;
-		case ScalarType::Half:
-			r_dtype = ExecuTorchTensor::DTYPE_FLOAT16;
-			return true;
-		case ScalarType::BFloat16:
-			r_dtype = ExecuTorchTensor::DTYPE_BFLOAT16;
-			return true;
-		case ScalarType::Char:
-			r_dtype = ExecuTorchTensor::DTYPE_INT8;
-			return true;
-		case ScalarType::Short:
-			r_dtype = ExecuTorchTensor::DTYPE_INT16;
-			return true;
-		case ScalarType::Int:
-			r_dtype = ExecuTorchTensor::DTYPE_INT32;
-			return true;
-		case ScalarType::Long:
-			r_dtype = ExecuTorchTensor::DTYPE_INT64;
-			return true;
-		case ScalarType::Byte:
-			r_dtype = ExecuTorchTensor::DTYPE_UINT8;
-			return true;
-		case ScalarType::Bool:
-			r_dtype = ExecuTorchTensor::DTYPE_BOOL;
-			return true;
-		default:
-			return false;
-	}
-}
 
 // Points the input's cached tensor at its staging bytes with `p_rank` sizes,
 // rebuilding the tensor only when the sizes or the buffer changed.
