@@ -25,10 +25,22 @@ executorch (which takes seconds); executorch is imported on first use.
 
 from __future__ import annotations
 
-from model_tools.errors import UserError
-from model_tools.exporting import BACKENDS, BANK, export_bank, export_model, export_spec
-from model_tools.models import MODELS, ModelSpec, ProgramSpec
-from model_tools.verifying import verify
+import logging
+import warnings
+
+# Dependency noise that says nothing about the export, silenced before torch and
+# executorch load: torchao logs a warning for each CUDA kernel library it cannot
+# load on a CPU-only machine, torch's pytree logs that an enum executorch
+# registers needs no registration, and executorch still calls a pytree API that
+# torch marks deprecated (a FutureWarning per exported model).
+logging.getLogger("torchao").setLevel(logging.ERROR)
+logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning)
+
+from model_tools.errors import UserError  # noqa: E402
+from model_tools.exporting import BACKENDS, BANK, export_bank, export_model, export_spec  # noqa: E402
+from model_tools.models import MODELS, ModelSpec, ProgramSpec  # noqa: E402
+from model_tools.verifying import verify  # noqa: E402
 
 __all__ = [
     "BACKENDS",
