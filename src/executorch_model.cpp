@@ -23,7 +23,6 @@ using executorch::extension::BufferDataLoader;
 using executorch::extension::TensorPtr;
 using executorch::extension::module::Module;
 using executorch::runtime::EValue;
-using executorch::runtime::MethodMeta;
 using executorch::runtime::Program;
 using executorch::runtime::Tag;
 using executorch::runtime::TensorShapeDynamism;
@@ -206,8 +205,9 @@ PackedInt64Array integers_of(const executorch::aten::Tensor &p_tensor) {
 	PackedInt64Array values;
 	values.resize(p_tensor.numel());
 	const T *data = p_tensor.const_data_ptr<T>();
+	int64_t *out = values.ptrw();
 	for (int64_t i = 0; i < values.size(); i++) {
-		values.set(i, data[i]);
+		out[i] = data[i];
 	}
 	return values;
 }
@@ -283,8 +283,9 @@ bool output_to_variant(const EValue &p_value, Variant &r_variant) {
 			PackedByteArray values;
 			values.resize(tensor.numel());
 			const bool *data = tensor.const_data_ptr<bool>();
+			uint8_t *out = values.ptrw();
 			for (int64_t i = 0; i < values.size(); i++) {
-				values.set(i, data[i] ? 1 : 0);
+				out[i] = data[i] ? 1 : 0;
 			}
 			r_variant = values;
 			return true;
@@ -314,19 +315,18 @@ const executorch::aten::Tensor &staged_tensor(ExecuTorchModel::MethodState::Inpu
 // ExecuTorchTensor (dtype must match, shape is its own), numbers (converted to
 // the declared dtype and shape), or a scalar for a scalar input.
 String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String &p_method, int p_index, bool p_keyed, const Variant &p_value, std::vector<EValue> &r_values) {
-	const ExecuTorchModel::MethodState::Input *info = &r_input;
 	if (r_input.tag == Tag::Tensor) {
-		if (!info->has_tensor_info) {
+		if (!r_input.has_tensor_info) {
 			return vformat("ExecuTorch has no tensor metadata for input %d of '%s'.", p_index, p_method);
 		}
-		const std::vector<int32_t> &declared = info->sizes;
+		const std::vector<int32_t> &declared = r_input.sizes;
 		std::vector<uint8_t> &staging = r_input.staging;
 		const ExecuTorchTensor *tensor = Object::cast_to<ExecuTorchTensor>(p_value.get_validated_object());
 		if (tensor) {
 			ExecuTorchTensor::DType expected;
-			if (!dtype_from_scalar_type(info->type, expected) || expected != tensor->get_dtype()) {
+			if (!dtype_from_scalar_type(r_input.type, expected) || expected != tensor->get_dtype()) {
 				return vformat("%s has dtype %s but input %d of '%s' is %s; create the tensor with that dtype.", input_label(p_keyed, p_index),
-						tensor->get_dtype_name(), p_index, p_method, dtype_name(info->type));
+						tensor->get_dtype_name(), p_index, p_method, dtype_name(r_input.type));
 			}
 			const PackedInt64Array &shape = tensor->get_shape_ref();
 			if ((size_t)shape.size() != declared.size()) {
@@ -353,9 +353,9 @@ String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String 
 					input_label(p_keyed, p_index), elements.size(), p_index, p_method, shape_text(declared), expected, expected);
 		}
 		ExecuTorchTensor::DType dtype;
-		if (!dtype_from_scalar_type(info->type, dtype)) {
+		if (!dtype_from_scalar_type(r_input.type, dtype)) {
 			return vformat("Input %d of '%s' has dtype %s, which cannot be filled from numbers.", p_index, p_method,
-					dtype_name(info->type));
+					dtype_name(r_input.type));
 		}
 		staging.resize(expected * ExecuTorchTensor::element_size(dtype));
 		elements.write(dtype, staging.data());
@@ -458,24 +458,24 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 
 	// Load into locals first, so a failure keeps the previously loaded program.
 	PackedByteArray bytes;
-	std::unique_ptr<Module> loaded;
+	std::unique_ptr<Module> loaded_module;
 	if (mappable) {
-		loaded = std::make_unique<Module>(std::string(disk_path.utf8().get_data()), Module::LoadMode::Mmap);
+		loaded_module = std::make_unique<Module>(std::string(disk_path.utf8().get_data()), Module::LoadMode::Mmap);
 	} else {
 		file->seek(0);
 		bytes = file->get_buffer(file_size);
 		ERR_FAIL_COND_V_MSG(bytes.size() != file_size, false, vformat("Cannot read all of '%s'.", p_path));
-		loaded = std::make_unique<Module>(std::make_unique<BufferDataLoader>(bytes.ptr(), bytes.size()));
+		loaded_module = std::make_unique<Module>(std::make_unique<BufferDataLoader>(bytes.ptr(), bytes.size()));
 	}
 	file.unref();
 	// InternalConsistency checks the whole flatbuffer, so a truncated or
 	// corrupted file fails here instead of crashing at inference time.
-	const ETError load_error = loaded->load(Program::Verification::InternalConsistency);
+	const ETError load_error = loaded_module->load(Program::Verification::InternalConsistency);
 	ERR_FAIL_COND_V_MSG(load_error != ETError::Ok, false,
 			vformat("ExecuTorch cannot load '%s': %s (error 0x%x). The file is truncated, corrupted or from an incompatible ExecuTorch version; re-export it.",
 					p_path, executorch::runtime::to_string(load_error), (int)load_error));
 
-	auto names = loaded->method_names();
+	auto names = loaded_module->method_names();
 	ERR_FAIL_COND_V_MSG(!names.ok(), false, vformat("ExecuTorch cannot list the methods of '%s'.", p_path));
 	std::vector<std::string> sorted_names(names->begin(), names->end());
 	std::sort(sorted_names.begin(), sorted_names.end());
@@ -483,7 +483,7 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	for (const std::string &method_name : sorted_names) {
 		// Loading every method now turns a missing operator or backend into a
 		// load error with the method's name, not a failure at first inference.
-		const ETError method_error = loaded->load_method(method_name);
+		const ETError method_error = loaded_module->load_method(method_name);
 		ERR_FAIL_COND_V_MSG(method_error != ETError::Ok, false,
 				vformat("ExecuTorch cannot load method '%s' of '%s': %s (error 0x%x). The program needs an operator or backend this build does not link.",
 						String::utf8(method_name.c_str()), p_path, executorch::runtime::to_string(method_error), (int)method_error));
@@ -492,7 +492,7 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 
 	std::vector<MethodState> loaded_methods(sorted_names.size());
 	for (size_t m = 0; m < sorted_names.size(); m++) {
-		auto meta = loaded->method_meta(sorted_names[m]);
+		auto meta = loaded_module->method_meta(sorted_names[m]);
 		ERR_FAIL_COND_V_MSG(!meta.ok(), false, vformat("ExecuTorch has no metadata for method '%s' of '%s'.", loaded_names[m], p_path));
 		MethodState &state = loaded_methods[m];
 		state.name = loaded_names[m];
@@ -516,65 +516,68 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 			state.output_keys.push_back("output_" + itos(i));
 		}
 		state.output_tensors.resize(meta->num_outputs());
-		read_dynamism(*loaded, state.utf8_name, state.input_dynamism, state.output_dynamism, meta->num_inputs(), meta->num_outputs());
+		read_dynamism(*loaded_module, state.utf8_name, state.input_dynamism, state.output_dynamism, meta->num_inputs(), meta->num_outputs());
 	}
 
 	MutexLock lock(module_mutex);
-	module = std::move(loaded);
+	MutexLock info_lock(info_mutex);
+	module = std::move(loaded_module);
 	method_states = std::move(loaded_methods);
 	program_bytes = bytes;
 	program_size = file_size;
 	memory_mapped = mappable;
 	method_names = loaded_names;
 	source_path = p_path;
+	loaded.set();
 	// For the last_load_ms monitor: load(), ResourceLoader and the runtime all come here.
 	executorch_stats().last_load_nsec.set((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
 	return true;
 }
 
 bool ExecuTorchModel::is_loaded() const {
-	MutexLock lock(module_mutex);
-	return module != nullptr;
+	return loaded.is_set();
 }
 
 String ExecuTorchModel::get_source_path() const {
+	MutexLock lock(info_mutex);
 	return source_path;
 }
 
 int64_t ExecuTorchModel::get_file_size() const {
+	MutexLock lock(info_mutex);
 	return program_size;
 }
 
 bool ExecuTorchModel::is_memory_mapped() const {
+	MutexLock lock(info_mutex);
 	return memory_mapped;
 }
 
 PackedStringArray ExecuTorchModel::get_method_names() const {
+	MutexLock lock(info_mutex);
 	return method_names;
 }
 
 Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
 	MutexLock lock(module_mutex);
 	ERR_FAIL_NULL_V_MSG(module, Dictionary(), "No program is loaded. Call load_from_file() first.");
-	ERR_FAIL_COND_V_MSG(!method_names.has(p_method), Dictionary(),
+	const MethodState *state = _method_state(p_method);
+	ERR_FAIL_NULL_V_MSG(state, Dictionary(),
 			vformat("The program has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names)));
-	auto meta = module->method_meta(p_method.utf8().get_data());
+	auto meta = module->method_meta(state->utf8_name);
 	ERR_FAIL_COND_V_MSG(!meta.ok(), Dictionary(), vformat("ExecuTorch has no metadata for method '%s'.", p_method));
-	// Built at load with one entry per input and output of each method.
-	const MethodState &state = *std::find_if(method_states.begin(), method_states.end(),
-			[&](const MethodState &p_state) { return p_state.name == p_method; });
 
 	Array inputs;
 	for (size_t i = 0; i < meta->num_inputs(); i++) {
 		auto tag = meta->input_tag(i);
 		inputs.push_back(describe_value(tag.ok() ? tag.get() : Tag::None, meta->input_tensor_meta(i), (int)i,
-				state.input_dynamism[i]));
+				state->input_dynamism[i]));
 	}
 	Array outputs;
 	for (size_t i = 0; i < meta->num_outputs(); i++) {
 		auto tag = meta->output_tag(i);
 		outputs.push_back(describe_value(tag.ok() ? tag.get() : Tag::None, meta->output_tensor_meta(i), (int)i,
-				state.output_dynamism[i]));
+				state->output_dynamism[i]));
 	}
 	PackedStringArray backends;
 	for (size_t i = 0; i < meta->num_backends(); i++) {
@@ -593,18 +596,25 @@ Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
 
 // --- Inference ----------------------------------------------------------------
 
+const ExecuTorchModel::MethodState *ExecuTorchModel::_method_state(const String &p_method) const {
+	for (const MethodState &state : method_states) {
+		if (state.name == p_method) {
+			return &state;
+		}
+	}
+	return nullptr;
+}
+
 ExecuTorchModel::MethodState *ExecuTorchModel::_find_method(const String &p_method, String &r_error) {
 	if (!module) {
 		r_error = "No model is loaded. Call load_model_from_file() first.";
 		return nullptr;
 	}
-	for (MethodState &state : method_states) {
-		if (state.name == p_method) {
-			return &state;
-		}
+	MethodState *state = const_cast<MethodState *>(_method_state(p_method));
+	if (!state) {
+		r_error = vformat("The model has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names));
 	}
-	r_error = vformat("The model has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names));
-	return nullptr;
+	return state;
 }
 
 String ExecuTorchModel::_order_inputs(MethodState &p_method, const Dictionary &p_inputs) {
@@ -682,9 +692,7 @@ String ExecuTorchModel::_execute_prepared(MethodState &p_method, bool p_as_tenso
 	stats.last_inference_nsec.set(r_execute_nsec);
 
 	// Copy out now: the method reuses its output memory on the next execute.
-	if (p_method.output_tensors.size() < result->size()) {
-		p_method.output_tensors.resize(result->size());
-	}
+	// (output_tensors has one slot per output, sized at load.)
 	Array outputs;
 	outputs.resize(result->size());
 	for (size_t i = 0; i < result->size(); i++) {

@@ -34,17 +34,25 @@ private:
 	// model's lifetime, so they are owned here and never written to.
 	// Empty when the file is memory-mapped instead.
 	PackedByteArray program_bytes;
-	int64_t program_size = 0;
-	bool memory_mapped = false;
 	std::unique_ptr<executorch::extension::module::Module> module;
 	// One per method, sorted by name like method_names; guarded by module_mutex.
 	std::vector<MethodState> method_states;
-	String source_path;
-	PackedStringArray method_names;
-	// ExecuTorch's Module is not thread-safe: every use goes through this lock.
+	// ExecuTorch's Module is not thread-safe: every use goes through this lock,
+	// which an inference holds for its whole run.
 	mutable BinaryMutex module_mutex;
 
+	// What describes the loaded program, read without waiting for a running
+	// inference: load_from_file writes it holding both locks, readers take either.
+	mutable BinaryMutex info_mutex;
+	SafeFlag loaded;
+	int64_t program_size = 0;
+	bool memory_mapped = false;
+	String source_path;
+	PackedStringArray method_names;
+
 	// The helpers below run with module_mutex held.
+	// The state of `p_method`, or null.
+	const MethodState *_method_state(const String &p_method) const;
 	// The state of `p_method`, or null with the reason in `r_error`.
 	MethodState *_find_method(const String &p_method, String &r_error);
 	// Points the method's call inputs at run_inference's {"input_0": ...} values, in order.

@@ -5,7 +5,6 @@
 #include "core/config/project_settings.h"
 #include "core/os/os.h"
 
-#include <algorithm>
 
 Ref<ExecuTorchModel> ExecuTorchRuntime::_current_model() const {
 	MutexLock lock(model_mutex);
@@ -21,24 +20,25 @@ bool ExecuTorchRuntime::load_model_from_file(const String &p_path) {
 	if (!loaded->load_from_file(p_path)) {
 		return false;
 	}
-	return _use_model(loaded, p_path);
+	return _use_model(loaded);
 }
 
 bool ExecuTorchRuntime::load_model(const Ref<ExecuTorchModel> &p_model) {
 	ERR_FAIL_COND_V_MSG(p_model.is_null(), false, "The 'model' is null. Pass an ExecuTorchModel, e.g. load(\"res://models/net.pte\").");
 	ERR_FAIL_COND_V_MSG(!p_model->is_loaded(), false, "The 'model' has no program loaded. Call its load_from_file() first, or load() the .pte.");
-	return _use_model(p_model, p_model->get_source_path());
+	return _use_model(p_model);
 }
 
-bool ExecuTorchRuntime::_use_model(const Ref<ExecuTorchModel> &p_model, const String &p_path) {
+bool ExecuTorchRuntime::_use_model(const Ref<ExecuTorchModel> &p_model) {
+	const String path = p_model->get_source_path();
 	{
 		MutexLock lock(model_mutex);
 		model = p_model;
 		last_inputs = Dictionary();
 		last_method = String();
 	}
-	mcp_server->notify_model_changed(vformat("Loaded model %s.", p_path));
-	emit_model_loaded(p_path);
+	mcp_server->notify_model_changed(vformat("Loaded model %s.", path));
+	emit_model_loaded(path);
 	_autostart_mcp_server();
 	return true;
 }
@@ -74,18 +74,24 @@ Dictionary ExecuTorchRuntime::run_inference(const Dictionary &p_inputs, const St
 	Dictionary outputs;
 	uint64_t execute_nsec = 0;
 	const String error = current->run(p_method, p_inputs, outputs, execute_nsec);
-	if (!error.is_empty()) {
-		failed_inferences.increment();
-		ERR_FAIL_V_MSG(Dictionary(), error);
-	}
-	total_inferences.increment();
-	last_inference_nsec.set(execute_nsec);
+	_count_inference(error, execute_nsec);
+	ERR_FAIL_COND_V_MSG(!error.is_empty(), Dictionary(), error);
 	{
 		MutexLock lock(model_mutex);
 		last_inputs = p_inputs;
 		last_method = p_method;
 	}
 	return outputs;
+}
+
+// This runtime's counters (the process-wide monitors are the model's).
+void ExecuTorchRuntime::_count_inference(const String &p_error, uint64_t p_execute_nsec) {
+	if (!p_error.is_empty()) {
+		failed_inferences.increment();
+		return;
+	}
+	total_inferences.increment();
+	last_inference_nsec.set(p_execute_nsec);
 }
 
 // --- Asynchronous inference -----------------------------------------------------
@@ -132,12 +138,9 @@ void ExecuTorchRuntime::_deliver_async_result(uint64_t p_runtime_id, int64_t p_r
 	if (task != WorkerThreadPool::INVALID_TASK_ID) {
 		WorkerThreadPool::get_singleton()->wait_for_task_completion(task); // finished: releases it
 	}
+	runtime->_count_inference(p_error, p_execute_nsec);
 	if (!p_error.is_empty()) {
-		runtime->failed_inferences.increment();
 		ERR_PRINT(vformat("Request %d: %s", p_request_id, p_error));
-	} else {
-		runtime->total_inferences.increment();
-		runtime->last_inference_nsec.set(p_execute_nsec);
 	}
 	runtime->emit_inference_completed(p_request_id, p_result);
 }
@@ -162,7 +165,7 @@ Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_me
 	LocalVector<uint64_t> samples;
 	const String error = current->benchmark_run(p_method, inputs, (int)p_iterations, samples);
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Dictionary(), error);
-	std::sort(samples.ptr(), samples.ptr() + samples.size());
+	samples.sort();
 	uint64_t total = 0;
 	for (uint64_t sample : samples) {
 		total += sample;
@@ -311,7 +314,6 @@ double ExecuTorchRuntime::get_last_inference_time() const {
 ExecuTorchRuntime::ExecuTorchRuntime() {
 	mcp_server.instantiate();
 	mcp_server->set_target(this);
-	ensure_executorch_monitors();
 }
 
 ExecuTorchRuntime::~ExecuTorchRuntime() {

@@ -49,7 +49,8 @@ class ExecuTorchRuntime : public RefCounted {
 	static void _deliver_async_result(uint64_t p_runtime_id, int64_t p_request_id, const Dictionary &p_result, const String &p_error, uint64_t p_execute_nsec);
 
 	Ref<ExecuTorchModel> _current_model() const;
-	bool _use_model(const Ref<ExecuTorchModel> &p_model, const String &p_path);
+	bool _use_model(const Ref<ExecuTorchModel> &p_model);
+	void _count_inference(const String &p_error, uint64_t p_execute_nsec);
 	void _autostart_mcp_server();
 
 protected:

@@ -36,11 +36,11 @@ namespace {
 
 Ref<ResourceFormatLoaderExecuTorch> resource_loader;
 ExecuTorchStats stats;
-bool monitors_registered = false;
 const char *const MONITOR_INFERENCES = "ExecuTorch/inferences";
 const char *const MONITOR_LAST_MS = "ExecuTorch/last_inference_ms";
 const char *const MONITOR_MEAN_MS = "ExecuTorch/mean_inference_ms";
 const char *const MONITOR_LOAD_MS = "ExecuTorch/last_load_ms";
+const char *const MONITORS[] = { MONITOR_INFERENCES, MONITOR_LAST_MS, MONITOR_MEAN_MS, MONITOR_LOAD_MS };
 
 Variant monitor_inferences() {
 	return stats.inferences.get();
@@ -101,6 +101,14 @@ void initialize_executorch_support() {
 
 	executorch::runtime::runtime_init();
 	route_to_godot.store(true);
+	// Performance exists before the SCENE level starts (not in every tool
+	// run), so the monitors are there whether or not a runtime is ever made.
+	if (Performance *performance = Performance::get_singleton()) {
+		performance->add_custom_monitor(MONITOR_INFERENCES, callable_mp_static(&monitor_inferences), Vector<Variant>());
+		performance->add_custom_monitor(MONITOR_LAST_MS, callable_mp_static(&monitor_last_ms), Vector<Variant>());
+		performance->add_custom_monitor(MONITOR_MEAN_MS, callable_mp_static(&monitor_mean_ms), Vector<Variant>());
+		performance->add_custom_monitor(MONITOR_LOAD_MS, callable_mp_static(&monitor_load_ms), Vector<Variant>());
+	}
 	resource_loader.instantiate();
 	ResourceLoader::add_resource_format_loader(resource_loader);
 	if (!hook_registered.exchange(true) &&
@@ -113,31 +121,16 @@ void uninitialize_executorch_support() {
 	ResourceLoader::remove_resource_format_loader(resource_loader);
 	resource_loader.unref();
 	Performance *performance = Performance::get_singleton();
-	if (monitors_registered && performance) {
-		for (const char *id : { MONITOR_INFERENCES, MONITOR_LAST_MS, MONITOR_MEAN_MS, MONITOR_LOAD_MS }) {
-			if (performance->has_custom_monitor(id)) {
-				performance->remove_custom_monitor(id);
-			}
+	for (const char *id : MONITORS) {
+		if (performance && performance->has_custom_monitor(id)) {
+			performance->remove_custom_monitor(id);
 		}
 	}
-	monitors_registered = false;
 	route_to_godot.store(false);
 }
 
 ExecuTorchStats &executorch_stats() {
 	return stats;
-}
-
-void ensure_executorch_monitors() {
-	Performance *performance = Performance::get_singleton();
-	if (monitors_registered || !performance) {
-		return;
-	}
-	monitors_registered = true;
-	performance->add_custom_monitor(MONITOR_INFERENCES, callable_mp_static(&monitor_inferences), Vector<Variant>());
-	performance->add_custom_monitor(MONITOR_LAST_MS, callable_mp_static(&monitor_last_ms), Vector<Variant>());
-	performance->add_custom_monitor(MONITOR_MEAN_MS, callable_mp_static(&monitor_mean_ms), Vector<Variant>());
-	performance->add_custom_monitor(MONITOR_LOAD_MS, callable_mp_static(&monitor_load_ms), Vector<Variant>());
 }
 
 int executorch_thread_count() {

@@ -22,8 +22,6 @@ struct ExecuTorchStats {
 	SafeNumeric<uint64_t> last_load_nsec;
 };
 ExecuTorchStats &executorch_stats();
-// Registers the monitors once the Performance singleton exists (idempotent).
-void ensure_executorch_monitors();
 
 // ExecuTorch's CPU thread pool (used by XNNPACK and the optimized kernels).
 int executorch_thread_count();

@@ -157,7 +157,6 @@ void MCPHttpTransport::_accept_loop(void *p_self) {
 		socket->set_blocking_enabled(false);
 		socket->set_tcp_no_delay_enabled(true);
 
-		MutexLock lock(self->connections_mutex);
 		if ((int)self->connections.size() >= self->max_connections) {
 			self->_write_response(socket, _status(503, "Too many connections to the MCP server; retry later.", true));
 			socket->close();
@@ -173,13 +172,10 @@ void MCPHttpTransport::_accept_loop(void *p_self) {
 
 void MCPHttpTransport::_reap_finished(bool p_wait_for_all) {
 	LocalVector<Connection *> done;
-	{
-		MutexLock lock(connections_mutex);
-		for (int64_t i = (int64_t)connections.size() - 1; i >= 0; i--) {
-			if (p_wait_for_all || connections[i]->finished.is_set()) {
-				done.push_back(connections[i]);
-				connections.remove_at_unordered(i);
-			}
+	for (int64_t i = (int64_t)connections.size() - 1; i >= 0; i--) {
+		if (p_wait_for_all || connections[i]->finished.is_set()) {
+			done.push_back(connections[i]);
+			connections.remove_at_unordered(i);
 		}
 	}
 	for (Connection *connection : done) {
@@ -222,11 +218,10 @@ void MCPHttpTransport::_connection_loop(void *p_connection) {
 			self->_serve_event_stream(connection->socket, request.headers.get("mcp-session-id"));
 			break;
 		}
-		const Response response = self->_handle(request);
+		Response response = self->_handle(request);
 		const String connection_header = request.headers.has("connection") ? request.headers["connection"].to_lower() : String();
-		Response sent = response;
-		sent.close = sent.close || connection_header == "close";
-		if (!self->_write_response(connection->socket, sent) || sent.close) {
+		response.close = response.close || connection_header == "close";
+		if (!self->_write_response(connection->socket, response) || response.close) {
 			break;
 		}
 	}
@@ -425,7 +420,7 @@ MCPHttpTransport::Response MCPHttpTransport::_handle(const Request &p_request) {
 
 	const String session_id = p_request.headers.has("mcp-session-id") ? p_request.headers["mcp-session-id"] : String();
 	if (p_request.method == "POST") {
-		return _handle_post(p_request);
+		return _handle_post(p_request, session_id);
 	}
 	if (p_request.method == "GET" || p_request.method == "DELETE") {
 		if (session_id.is_empty()) {
@@ -454,7 +449,7 @@ MCPHttpTransport::Response MCPHttpTransport::_handle(const Request &p_request) {
 	return response;
 }
 
-MCPHttpTransport::Response MCPHttpTransport::_handle_post(const Request &p_request) {
+MCPHttpTransport::Response MCPHttpTransport::_handle_post(const Request &p_request, const String &p_session_id) {
 	const String content_type = p_request.headers.has("content-type") ? p_request.headers["content-type"].to_lower() : String();
 	if (!content_type.is_empty() && !content_type.begins_with("application/json")) {
 		return _status(415, "POST /mcp carries JSON-RPC: send 'Content-Type: application/json'.");
@@ -473,14 +468,14 @@ MCPHttpTransport::Response MCPHttpTransport::_handle_post(const Request &p_reque
 				vformat("Parse error at line %d: %s.", json.get_error_line(), json.get_error_message()));
 	}
 	const Variant message = json.get_data();
-	const bool is_initialize = message.get_type() == Variant::DICTIONARY && String(Dictionary(message).get("method", "")) == "initialize";
+	const String rpc_method = message.get_type() == Variant::DICTIONARY ? String(Dictionary(message).get("method", "")) : String();
 
-	String session_id = p_request.headers.has("mcp-session-id") ? p_request.headers["mcp-session-id"] : String();
+	String session_id = p_session_id; // replaced by a new session on initialize
 	bool new_session = false;
-	if (is_initialize) {
+	if (rpc_method == "initialize") {
 		session_id = server->create_session();
 		new_session = true;
-	} else if (message.get_type() == Variant::DICTIONARY && String(Dictionary(message).get("method", "")) == "server/discover") {
+	} else if (rpc_method == "server/discover") {
 		session_id = String(); // the stateless era's probe needs no session; it is answered "method not found"
 	} else if (session_id.is_empty()) {
 		return _jsonrpc_status(400, MCPServerInternal::INVALID_REQUEST, "Bad Request: the Mcp-Session-Id header is missing; send initialize first.");

@@ -59,7 +59,7 @@ private:
 	int64_t max_body_bytes = 1 << 20;
 	int max_connections = 64;
 
-	Mutex connections_mutex;
+	// Only the accept thread touches this (and stop(), after joining it).
 	LocalVector<Connection *> connections;
 
 	static void _accept_loop(void *p_self);
@@ -81,7 +81,7 @@ private:
 
 	bool _is_local_host(const String &p_host) const;
 	Response _handle(const Request &p_request);
-	Response _handle_post(const Request &p_request);
+	Response _handle_post(const Request &p_request, const String &p_session_id);
 	void _serve_event_stream(const Ref<NetSocket> &p_socket, const String &p_session_id);
 
 	static Response _status(int p_status, const String &p_message, bool p_close = false);

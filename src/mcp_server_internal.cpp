@@ -30,8 +30,17 @@ class ThreadErrorCapture {
 		self->messages.push_back(message.trim_prefix("ExecuTorch: "));
 	}
 
-public:
 	PackedStringArray messages;
+
+public:
+	// True when the call printed errors; r_error gets them as one sentence.
+	bool failed(String &r_error) const {
+		if (messages.is_empty()) {
+			return false;
+		}
+		r_error = String(" ").join(messages);
+		return true;
+	}
 
 	ThreadErrorCapture() {
 		thread_id = Thread::get_caller_id();
@@ -51,8 +60,11 @@ Dictionary text_content(const String &p_text) {
 
 // JSON numbers arrive from Godot's parser as floats; an id of 1 must go back as 1.
 Variant normalize_id(const Variant &p_id) {
-	if (p_id.get_type() == Variant::FLOAT && Math::is_equal_approx((double)p_id, Math::floor((double)p_id)) && Math::abs((double)p_id) < 9.0e15) {
-		return (int64_t)(double)p_id;
+	if (p_id.get_type() == Variant::FLOAT) {
+		const double number = p_id;
+		if (number == Math::floor(number) && Math::abs(number) < 9.0e15) {
+			return (int64_t)number;
+		}
 	}
 	return p_id;
 }
@@ -95,7 +107,7 @@ Array MCPServerInternal::_model_tools() const {
 	if (!target) {
 		return list;
 	}
-	const ExecuTorchRuntime *runtime = Object::cast_to<ExecuTorchRuntime>(target);
+	const ExecuTorchRuntime *runtime = _runtime();
 	const Dictionary info = runtime ? runtime->describe_model() : Dictionary();
 	if (info.is_empty()) {
 		return list;
@@ -161,6 +173,10 @@ Array MCPServerInternal::_spec_tool_list() const {
 	return list;
 }
 
+ExecuTorchRuntime *MCPServerInternal::_runtime() const {
+	return Object::cast_to<ExecuTorchRuntime>(target);
+}
+
 Array MCPServerInternal::list_tools() const {
 	Array all = _spec_tool_list();
 	all.append_array(_model_tools());
@@ -170,7 +186,7 @@ Array MCPServerInternal::list_tools() const {
 // Whether "model_<method>" names a method of the loaded model: asks the model
 // directly instead of building every tool's schema (this is on the call path).
 bool MCPServerInternal::_is_model_tool(const String &p_name) const {
-	const ExecuTorchRuntime *runtime = Object::cast_to<ExecuTorchRuntime>(target);
+	const ExecuTorchRuntime *runtime = _runtime();
 	const Ref<ExecuTorchModel> model = runtime ? runtime->get_model() : Ref<ExecuTorchModel>();
 	return p_name.begins_with(MODEL_TOOL_PREFIX) && model.is_valid() &&
 			model->get_method_names().has(p_name.trim_prefix(MODEL_TOOL_PREFIX));
@@ -182,13 +198,10 @@ bool MCPServerInternal::has_tool(const String &p_name) const {
 
 Variant MCPServerInternal::_call_model_tool(const String &p_method, const Dictionary &p_arguments, String &r_error) const {
 	// run_inference validates names, counts and values and prints the reason.
+	ExecuTorchRuntime *runtime = _runtime();
 	ThreadErrorCapture capture;
-	const Variant result = target->call(SNAME("run_inference"), p_arguments, p_method);
-	if (!capture.messages.is_empty()) {
-		r_error = String(" ").join(capture.messages);
-		return Variant();
-	}
-	return result;
+	const Variant result = runtime ? Variant(runtime->run_inference(p_arguments, p_method)) : Variant();
+	return capture.failed(r_error) ? Variant() : result;
 }
 
 Variant MCPServerInternal::call_tool(const String &p_name, const Dictionary &p_arguments, String &r_error, bool *r_unknown_tool) const {
@@ -266,11 +279,7 @@ Variant MCPServerInternal::call_tool(const String &p_name, const Dictionary &p_a
 				Variant::get_callable_error_text(Callable(target, tool->method), pointers.ptr(), pointers.size(), call_error));
 		return Variant();
 	}
-	if (!capture.messages.is_empty()) {
-		r_error = String(" ").join(capture.messages);
-		return Variant();
-	}
-	return result;
+	return capture.failed(r_error) ? Variant() : result;
 }
 
 // --- JSON-RPC ---------------------------------------------------------------------
@@ -305,9 +314,6 @@ Variant MCPServerInternal::_initialize(const Dictionary &p_params, Session *p_se
 	// Answer the client's version when we speak it, else our newest (the client
 	// then decides whether to continue).
 	const String version = is_supported_protocol_version(requested) ? String(requested) : String(SUPPORTED_PROTOCOL_VERSIONS[0]);
-	if (p_session) {
-		p_session->protocol_version = version;
-	}
 	Dictionary list_changed;
 	list_changed["listChanged"] = true;
 	Dictionary capabilities;
@@ -391,12 +397,12 @@ Variant MCPServerInternal::_tools_call(const Dictionary &p_params, int &r_error_
 
 Variant MCPServerInternal::_resources_list() const {
 	Array resources;
-	const ExecuTorchRuntime *runtime = Object::cast_to<ExecuTorchRuntime>(target);
-	const Dictionary info = runtime ? runtime->describe_model() : Dictionary();
-	if (!info.is_empty()) {
+	const ExecuTorchRuntime *runtime = _runtime();
+	const Ref<ExecuTorchModel> model = runtime ? runtime->get_model() : Ref<ExecuTorchModel>();
+	if (model.is_valid()) {
 		Dictionary resource;
 		resource["uri"] = "executorch://model/info";
-		resource["name"] = String(info["path"]).get_file();
+		resource["name"] = model->get_source_path().get_file();
 		resource["title"] = "Loaded ExecuTorch model";
 		resource["description"] = "Methods of the loaded model with each input's and output's dtype and shape (JSON).";
 		resource["mimeType"] = "application/json";
@@ -409,7 +415,7 @@ Variant MCPServerInternal::_resources_list() const {
 
 Variant MCPServerInternal::_resources_read(const Dictionary &p_params, int &r_error_code, String &r_error) const {
 	const String uri = p_params.get("uri", "");
-	const ExecuTorchRuntime *runtime = Object::cast_to<ExecuTorchRuntime>(target);
+	const ExecuTorchRuntime *runtime = _runtime();
 	const Dictionary info = runtime ? runtime->describe_model() : Dictionary();
 	if (uri != "executorch://model/info" || info.is_empty()) {
 		r_error_code = RESOURCE_NOT_FOUND;
@@ -526,9 +532,7 @@ String MCPServerInternal::create_session() {
 	}
 	String id = String::hex_encode_buffer(random, sizeof(random));
 	MutexLock lock(session_mutex);
-	Session session;
-	session.id = id;
-	sessions.insert(id, session);
+	sessions.insert(id, Session());
 	return id;
 }
 
@@ -540,12 +544,6 @@ bool MCPServerInternal::has_session(const String &p_id) const {
 bool MCPServerInternal::end_session(const String &p_id) {
 	MutexLock lock(session_mutex);
 	return sessions.erase(p_id);
-}
-
-String MCPServerInternal::session_protocol_version(const String &p_id) const {
-	MutexLock lock(session_mutex);
-	const Session *session = sessions.getptr(p_id);
-	return session ? session->protocol_version : String();
 }
 
 bool MCPServerInternal::open_stream(const String &p_id) {
@@ -581,9 +579,6 @@ bool MCPServerInternal::take_notifications(const String &p_id, LocalVector<Strin
 // Queues a notification for every session with an open stream; `p_level` >= 0
 // marks a log message, delivered only to sessions whose level admits it.
 void MCPServerInternal::_broadcast(const String &p_method, const Dictionary &p_params, int p_level) {
-	if (p_level >= 0 && p_params.is_empty()) {
-		return; // nothing to log
-	}
 	Dictionary notification;
 	notification["jsonrpc"] = "2.0";
 	notification["method"] = p_method;
@@ -642,7 +637,6 @@ MCPServerInternal::MCPServerInternal() {
 
 MCPServerInternal::~MCPServerInternal() {
 	if (transport) {
-		transport->stop();
-		memdelete(transport);
+		memdelete(transport); // its destructor stops it
 	}
 }

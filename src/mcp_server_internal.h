@@ -20,6 +20,7 @@
 #include "core/templates/hash_map.h"
 #include "core/templates/local_vector.h"
 
+class ExecuTorchRuntime;
 class MCPHttpTransport;
 
 class MCPServerInternal : public RefCounted {
@@ -46,8 +47,6 @@ public:
 	// One MCP session (HTTP: one Mcp-Session-Id). Notifications for it wait in
 	// `pending` until its SSE stream (GET /mcp) picks them up.
 	struct Session {
-		String id;
-		String protocol_version;
 		int log_level = 1; // index into LOG_LEVELS; "info" until logging/setLevel
 		bool stream_open = false;
 		LocalVector<String> pending; // JSON-RPC notifications, serialized
@@ -75,6 +74,8 @@ private:
 	void _register_spec_tools();
 
 	const Tool *_find_spec_tool(const String &p_name) const;
+	// The target as the runtime whose model the model tools and resources describe.
+	ExecuTorchRuntime *_runtime() const;
 	Array _model_tools() const;
 	bool _is_model_tool(const String &p_name) const;
 	Array _spec_tool_list() const;
@@ -102,7 +103,6 @@ public:
 		INVALID_REQUEST = -32600,
 		METHOD_NOT_FOUND = -32601,
 		INVALID_PARAMS = -32602,
-		INTERNAL_ERROR = -32603,
 		RESOURCE_NOT_FOUND = -32002,
 	};
 
@@ -124,7 +124,6 @@ public:
 	String create_session();
 	bool has_session(const String &p_id) const;
 	bool end_session(const String &p_id);
-	String session_protocol_version(const String &p_id) const;
 	// Moves the session's pending notifications into r_events; false when the
 	// session is gone (the SSE stream should end).
 	bool take_notifications(const String &p_id, LocalVector<String> &r_events);

@@ -28,6 +28,9 @@ func test_protocol_errors_in_process() -> void:
 			["get_model_info", "health_check", "run_inference", "model_forward"], "tools/list names")
 	var unknown := _rpc(runtime, {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope"}})
 	check_equal(unknown["error"]["code"], -32602.0, "unknown tool is a protocol error")
+	# A fractional id comes back as sent, not rounded to a nearby integer.
+	var fractional := runtime.handle_mcp_message('{"jsonrpc": "2.0", "id": 100000.5, "method": "ping"}')
+	check(fractional.contains('"id":100000.5'), "fractional id echoed exactly: %s" % fractional)
 
 
 func test_server_lifecycle() -> void:
