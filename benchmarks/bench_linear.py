@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,23 +23,12 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
 from model_tools.pte_runtime import benchmark, load_method  # noqa: E402
-from tools.godot_project import create_project  # noqa: E402
-
-
-def godot_medians(godot: Path, project: Path) -> dict:
-    run = subprocess.run(
-        [str(godot), "--headless", "--path", str(project), "--script", "res://bench_run_inference.gd"],
-        capture_output=True, text=True, timeout=600,
-    )
-    lines = [line for line in run.stdout.splitlines() if line.startswith("BENCH ")]
-    if run.returncode != 0 or not lines:
-        raise SystemExit(f"the engine benchmark failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}")
-    return json.loads(lines[0][len("BENCH "):])
+from tools.godot_project import DEFAULT_ENGINE, create_project, run_bench_script  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=REPO_ROOT / "bin" / "godot.linuxbsd.template_debug.x86_64")
+    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
     parser.add_argument("--iterations", type=int, default=10000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -56,7 +44,7 @@ def main() -> int:
         pythons, engines = [], []
         for _ in range(args.repeats):
             pythons.append(benchmark(load_method(pte), [torch.tensor([2.5])], args.iterations, warmup=1000))
-            engines.append(godot_medians(args.godot, project))
+            engines.append(run_bench_script(args.godot, project, "res://bench_run_inference.gd", timeout=600))
         python = min(pythons, key=lambda run: run["median_us"])
         engine = min(engines, key=lambda run: run["run_inference_packed_us"])
 

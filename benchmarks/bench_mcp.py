@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import create_project  # noqa: E402
+from tools.godot_project import DEFAULT_ENGINE, create_project, parse_bench_line  # noqa: E402
 
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "run_inference", "arguments": {"inputs": {"input_0": [2.5]}}}}
@@ -84,20 +85,19 @@ def throughput(port: int, clients: int, seconds: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=REPO_ROOT / "bin" / "godot.linuxbsd.template_debug.x86_64")
+    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         project = Path(work)
-        create_project(project, (Path(__file__).with_name("mcp_serve.gd"),))
+        create_project(project, (Path(__file__).with_name("mcp_serve.gd"), Path(__file__).with_name("bench_timing.gd")))
         export_model("linear", project / "linear.pte")
         stop = project / "stop"
         engine = subprocess.Popen([str(args.godot), "--headless", "--path", str(project), "--script", "res://mcp_serve.gd"],
-                                  stdout=subprocess.PIPE, text=True, env={"BENCH_STOP": str(stop), "PATH": "/usr/bin:/bin"})
+                                  stdout=subprocess.PIPE, text=True, env={**os.environ, "BENCH_STOP": str(stop)})
         try:
-            line = next(line for line in engine.stdout if line.startswith("BENCH "))
-            baseline = json.loads(line[len("BENCH "):])
+            baseline = parse_bench_line(next(line for line in engine.stdout if line.startswith("BENCH ")))
             port = baseline["port"]
             samples = latencies(port, args.calls)
             one = throughput(port, 1, args.seconds)

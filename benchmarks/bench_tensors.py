@@ -25,22 +25,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import create_project  # noqa: E402
+from tools.godot_project import DEFAULT_ENGINE, create_project, run_bench_script  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # bench_execute.gd's GDScript paths, each compared with benchmark() in C++.
 PATHS = (("execute_tensor", "ExecuTorchModel.execute, tensor"),
          ("execute_packed", "ExecuTorchModel.execute, PackedFloat32Array"),
          ("run_inference_packed", "run_inference, PackedFloat32Array"))
-
-
-def engine(godot: Path, project: Path, script: str, *args: str) -> dict:
-    run = subprocess.run([str(godot), "--headless", "--path", str(project), "--script", script, "--", *args],
-                         capture_output=True, text=True, timeout=900)
-    lines = [line for line in run.stdout.splitlines() if line.startswith("BENCH ")]
-    if run.returncode != 0 or not lines:
-        raise SystemExit(f"{script} failed (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
-    return json.loads(lines[0][len("BENCH "):])
 
 
 def python_median(pte: Path, shape: list[int], iterations: int, repeats: int = 3) -> float:
@@ -57,7 +48,7 @@ def python_median(pte: Path, shape: list[int], iterations: int, repeats: int = 3
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=REPO_ROOT / "bin" / "godot.linuxbsd.template_debug.x86_64")
+    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
     parser.add_argument("--skip-load", action="store_true", help="skip the 105 MB load benchmark")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
@@ -69,8 +60,8 @@ def main() -> int:
 
         # Rounds x calls per batch: each batch takes 0.3-2 ms, so the microsecond
         # clock costs under 0.5%; see bench_execute.gd for why the paths are interleaved.
-        linear = engine(args.godot, project, "res://bench_execute.gd", "res://linear.pte", "1", "100", "500")
-        mlp = engine(args.godot, project, "res://bench_execute.gd", "res://mlp.pte", "256", "400", "50")
+        linear = run_bench_script(args.godot, project, "res://bench_execute.gd", "res://linear.pte", "1", "100", "500")
+        mlp = run_bench_script(args.godot, project, "res://bench_execute.gd", "res://mlp.pte", "256", "400", "50")
         py_linear = python_median(project / "linear.pte", [1], 10000)
         py_mlp = python_median(project / "mlp.pte", [1, 256], 2000)
 
@@ -113,8 +104,8 @@ def main() -> int:
                 f"\tp.pck_start('{pack}')\n\tp.add_file('res://packed/big.pte', '{project / 'big.pte'}')\n\tp.flush()\n\tquit()\n")
             subprocess.run([str(args.godot), "--headless", "--path", str(project), "--script", "res://make_pack.gd"],
                            check=True, capture_output=True)
-            mapped = engine(args.godot, project, "res://bench_load.gd", "res://big.pte")
-            packed = engine(args.godot, project, "res://bench_load.gd", str(pack))
+            mapped = run_bench_script(args.godot, project, "res://bench_load.gd", "res://big.pte")
+            packed = run_bench_script(args.godot, project, "res://bench_load.gd", str(pack))
             print(f"\n4. loading {mapped['file_mb']:.0f} MB:")
             for name, row in (("plain file (memory-mapped)", mapped), (".pck (read into memory)", packed)):
                 print(f"   {name:30s} load {row['load_ms']:7.1f} ms   RSS growth after load {row['rss_growth_mb']:6.1f} MB,"

@@ -4,9 +4,9 @@
 extends RefCounted
 
 
+# Neither function reorders `samples`: callers keep pairing them round by round.
 static func median(samples: Array[float]) -> float:
-	samples.sort()
-	return samples[samples.size() / 2]
+	return quartiles(samples)["median"]
 
 
 # {"median", "q1", "q3"} of the samples: the spread says how far to trust the median.

@@ -2,6 +2,8 @@
 # the in-process baseline (call_mcp_tool from GDScript) as one JSON line.
 extends SceneTree
 
+const Timing := preload("res://bench_timing.gd")
+
 var runtime: ExecuTorchRuntime
 
 
@@ -16,9 +18,8 @@ func _initialize() -> void:
 		for i in 50:
 			runtime.call_mcp_tool("run_inference", arguments)
 		per_call.append(float(Time.get_ticks_usec() - start) / 50.0)
-	per_call.sort()
 	var port := runtime.start_mcp_server(0)
-	print("BENCH " + JSON.stringify({"port": port, "in_process_call_mcp_tool_us": per_call[per_call.size() / 2]}))
+	print("BENCH " + JSON.stringify({"port": port, "in_process_call_mcp_tool_us": Timing.median(per_call)}))
 
 
 func _process(_delta: float) -> bool:

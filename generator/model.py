@@ -257,6 +257,7 @@ class _Parser:
         self.path = path
         self.class_names = class_names
         self.enums: dict[str, GodotType] = {}  # "Class.Enum" -> type, filled before methods are parsed
+        self.enum_specs: dict[tuple[str, int], EnumSpec] = {}  # (class, line) -> the enum collect_enums parsed
 
     def type_named(self, name: Any, location: Location, what: str, allow_void: bool) -> GodotType:
         if not isinstance(name, str):
@@ -357,7 +358,7 @@ class _Parser:
         exposed = entry.boolean("exposed", default=True)
         brief = entry.string("brief").strip()
         description = entry.string("description", required=False).strip()
-        enums = tuple(self.enum(item, loc, name) for item, loc in entry.items("enums"))
+        enums = tuple(self.enum_specs.get((name, loc.line)) or self.enum(item, loc, name) for item, loc in entry.items("enums"))
         methods = tuple(self.method(item, loc, name) for item, loc in entry.items("methods"))
         signals = tuple(self.signal(item, loc, name) for item, loc in entry.items("signals"))
         entry.finish()
@@ -396,6 +397,7 @@ class _Parser:
             enums = item.get("enums") or []
             for enum_item, enum_line in zip(enums, getattr(enums, "item_lines", [])):
                 spec = self.enum(enum_item, Location(self.path, enum_line), item["name"])
+                self.enum_specs[(item["name"], enum_line)] = spec
                 self.enums[f"{item['name']}.{spec.name}"] = enum_type(
                     item["name"], spec.name, tuple((v.name, v.value) for v in spec.values)
                 )

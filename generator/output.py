@@ -33,7 +33,8 @@ def _encoded(content: str) -> bytes:
     return content.replace("\r\n", "\n").encode("utf-8")
 
 
-def _previous_outputs(out_dir: Path) -> list[str]:
+def previous_outputs(out_dir: Path) -> list[str]:
+    """The files the last sync into `out_dir` wrote (its manifest), or []."""
     manifest = out_dir / MANIFEST
     if not manifest.is_file():
         return []
@@ -50,7 +51,7 @@ def plan_sync(files: list[RenderedFile], out_dir: Path) -> SyncReport:
         else:
             report.written.append(rendered.relative_path)
     wanted = {f.relative_path for f in files}
-    report.removed = sorted(p for p in _previous_outputs(out_dir) if p not in wanted and (out_dir / p).exists())
+    report.removed = sorted(p for p in previous_outputs(out_dir) if p not in wanted and (out_dir / p).exists())
     manifest_text = "".join(f"{p}\n" for p in sorted(wanted))
     manifest = out_dir / MANIFEST
     if not manifest.is_file() or manifest.read_text(encoding="utf-8") != manifest_text:

@@ -119,9 +119,7 @@ def defvals(method: Method) -> str:
 
 def doc_type(godot_type: Any) -> str:
     """The type attributes of a doc XML <param> or <return>."""
-    if godot_type.is_enum:
-        return f'type="int" enum="{godot_type.name}"'
-    return f'type="{godot_type.name}"'
+    return f'type="{godot_type.doc_type}"' + (f' enum="{godot_type.name}"' if godot_type.is_enum else "")
 
 
 def property_info(arg: Argument) -> str:
@@ -214,8 +212,6 @@ def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[R
         "exposed_classes": sorted_by_name(spec.exposed_classes),
         "tools": sorted_by_name(spec.tools),
         "tool_methods": {tool.name: _tool_method(spec, tool) for tool in spec.tools},
-        # Compiled by name (Godot's glob skips *.gen.cpp so stale ones never build).
-        "generated_sources": sorted(["mcp_tools.gen.cpp", *(f"{c.file}_bind.gen.cpp" for c in spec.classes)]),
         "cpp_banner": _banner("//"),
         "py_banner": _banner("#"),
         "xml_banner": _banner(""),
@@ -228,11 +224,13 @@ def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[R
     render("register_types.h.j2", "register_types.h")
     render("register_types.cpp.j2", "register_types.cpp")
     render("config.py.j2", "config.py")
-    render("SCsub.j2", "SCsub")
     render("mcp_tools.gen.cpp.j2", "mcp_tools.gen.cpp")
     for cls in spec.classes:
         render("class.gen.h.j2", f"{cls.file}.gen.h", cls=cls)
         render("class_bind.gen.cpp.j2", f"{cls.file}_bind.gen.cpp", cls=cls)
+    # SCsub compiles the generated sources by name (Godot's glob skips
+    # *.gen.cpp, so a stale one never builds): exactly those rendered above.
+    render("SCsub.j2", "SCsub", generated_sources=sorted(f.relative_path for f in files if f.relative_path.endswith(".gen.cpp")))
     for cls in spec.exposed_classes:
         render("doc_class.xml.j2", f"doc_classes/{cls.name}.xml", cls=cls)
     for source in sorted(handwritten_dir.iterdir()):

@@ -28,8 +28,8 @@ from __future__ import annotations
 import logging
 import warnings
 
-# Dependency noise that says nothing about the export, silenced before torch and
-# executorch load: torchao logs a warning for each CUDA kernel library it cannot
+# Dependency noise that says nothing about the export, silenced here, before
+# torch and executorch load, for the CLI and every importer alike: torchao logs a warning for each CUDA kernel library it cannot
 # load on a CPU-only machine, torch's pytree logs that an enum executorch
 # registers needs no registration, and executorch still calls a pytree API that
 # torch marks deprecated (a FutureWarning per exported model).

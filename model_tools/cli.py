@@ -8,29 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from model_tools.errors import UserError
+from model_tools.models import is_single_forward
 
 EXIT_MISMATCH = 1
 EXIT_USER_ERROR = 2
 PROG = "python -m model_tools"
-
-
-def _quiet_import_noise() -> None:
-    """Silence known-harmless warnings printed while importing executorch/torchao.
-
-    torchao logs that its CUDA-only extensions do not load on this CPU build,
-    and torch warns about a pytree API that executorch still uses; neither is
-    actionable and both would bury our one-line messages.
-    """
-    logging.getLogger("torchao").setLevel(logging.ERROR)
-    logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=r".*LeafSpec.*", category=FutureWarning)
 
 
 def _print_json(data: Any) -> None:
@@ -80,7 +67,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(f"verify {report['pte']} against {report['model']} ({report['cases']} input cases, atol={args.atol:g})")
         for method, result in report["methods"].items():
-            prefix = "" if list(report["methods"]) == ["forward"] else f"{method} "
+            prefix = "" if is_single_forward(report["methods"]) else f"{method} "
             for index, error in enumerate(result["max_abs_error"]):
                 kind = result["outputs"][index] if index < len(result["outputs"]) else {"dtype": "?", "exact": False}
                 how = "exact" if kind["exact"] else "atol"
@@ -223,7 +210,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, run the subcommand, map UserError to exit code 2."""
     args = build_parser().parse_args(argv)
-    _quiet_import_noise()
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from model_tools.errors import UserError
-from model_tools.models import FORWARD, AnySpec, ModelSpec, ProgramSpec, method_specs
+from model_tools.models import FORWARD, AnySpec, ModelSpec, ProgramSpec, is_single_forward, method_specs, torch_dtype_name
 from model_tools.sources import builtin_model, user_model
 
 BACKENDS = ("portable", "xnnpack")
@@ -131,7 +131,7 @@ def lower_to_pte_bytes(
         if preserve_linear:
             check_linear_inputs_2d(exported)
         programs[name] = exported
-    single = list(programs) == [FORWARD]
+    single = is_single_forward(programs)
     edge = to_edge_transform_and_lower(
         programs[FORWARD] if single else programs,
         partitioner=partitioners or None,
@@ -198,10 +198,10 @@ def describe_inputs(spec: AnySpec) -> str:
     methods = method_specs(spec)
 
     def one(method: ModelSpec) -> str:
-        text = ", ".join(f"{str(t.dtype).removeprefix('torch.')} {list(t.shape)}" for t in method.example_inputs)
+        text = ", ".join(f"{torch_dtype_name(t.dtype)} {list(t.shape)}" for t in method.example_inputs)
         return text + (" (dynamic)" if method.dynamic_shapes is not None else "")
 
-    if list(methods) == [FORWARD]:
+    if is_single_forward(methods):
         return one(methods[FORWARD])
     return "; ".join(f"{name}: {one(method)}" for name, method in methods.items())
 
@@ -247,7 +247,7 @@ def export_bank(
     for index, stem in enumerate(selected, start=1):
         model, backend = BANK[stem]
         began = time.perf_counter()
-        written[stem] = export_spec(model, builtin_model(model), out_dir / f"{stem}.pte", backend)
+        written[stem] = export_model(model, out_dir / f"{stem}.pte", backend)
         log(f"[{index}/{len(selected)}] {written[stem]} ({model}, {backend}) {time.perf_counter() - began:.2f} s")
     log(f"exported {len(written)} models to {out_dir} in {time.perf_counter() - started:.2f} s")
     return written

@@ -76,6 +76,16 @@ AnySpec = Union[ModelSpec, ProgramSpec]
 FORWARD = "forward"
 
 
+def torch_dtype_name(dtype: torch.dtype) -> str:
+    """PyTorch's name of a dtype without the module prefix ("float32")."""
+    return str(dtype).removeprefix("torch.")
+
+
+def is_single_forward(methods: Mapping[str, Any]) -> bool:
+    """Whether a program's methods are just ``forward`` (reports then omit method names)."""
+    return list(methods) == [FORWARD]
+
+
 def method_specs(spec: AnySpec) -> dict[str, ModelSpec]:
     """Method name -> ModelSpec; a plain ModelSpec is the single method ``forward``."""
     if isinstance(spec, ProgramSpec):

@@ -19,6 +19,7 @@ so that mismatch is easy to spot.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from model_tools.errors import UserError
+from model_tools.models import FORWARD, torch_dtype_name
 
 SCALAR_TYPE_NAMES: Mapping[int, str] = MappingProxyType(
     {
@@ -56,8 +58,6 @@ For ``dynamic_bound`` tensors the method metadata's sizes are the upper bound
 whose dimensions do not exceed it is accepted at run time.
 """
 
-FORWARD = "forward"
-
 
 @dataclass(frozen=True)
 class LoadedMethod:
@@ -66,8 +66,15 @@ class LoadedMethod:
     program: Any
     method: Any
     name: str
-    input_dynamism: tuple[str | None, ...] = ()
-    """Per input: a SHAPE_DYNAMISM_NAMES value, or None for a non-tensor input."""
+    path: Path
+
+    @functools.cached_property
+    def input_dynamism(self) -> tuple[str | None, ...]:
+        """Per input: a SHAPE_DYNAMISM_NAMES value, or None for a non-tensor input.
+
+        Read from the flatbuffer on first use only: that parse is slow, and
+        only an input whose shape differs from the declared one needs it."""
+        return tuple(shape_dynamism(self.path.read_bytes()).get(self.name, {}).get("inputs", []))
 
     def run(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         """Execute once; returns the outputs as a list of tensors."""
@@ -108,8 +115,7 @@ def load_method(path: Path, method_name: str = FORWARD) -> LoadedMethod:
             f"ExecuTorch could not load method '{method_name}' of {path} ({exc})",
             "check that this runtime has every operator/backend the program needs (see 'info')",
         ) from exc
-    dynamism = shape_dynamism(path.read_bytes()).get(method_name, {}).get("inputs", [])
-    return LoadedMethod(program=program, method=method, name=method_name, input_dynamism=tuple(dynamism))
+    return LoadedMethod(program=program, method=method, name=method_name, path=path)
 
 
 def dtype_name(code: int) -> str:
@@ -188,15 +194,6 @@ def _dynamism_of(program: Any) -> dict[str, dict[str, list[str | None]]]:
     }
 
 
-def program_requirements(data: bytes) -> dict[str, dict[str, list[str]]]:
-    """Operators and delegates each method needs, read from the flatbuffer.
-
-    Uses ExecuTorch's (private) deserializer; this is what tells you whether a
-    runtime with portable kernels only can run the program.
-    """
-    return _requirements_of(_flatbuffer(data))
-
-
 def shape_dynamism(data: bytes) -> dict[str, dict[str, list[str | None]]]:
     """Per method, each input's and output's shape dynamism (None for non-tensors).
 
@@ -248,8 +245,11 @@ def input_mismatches(loaded: LoadedMethod, inputs: Sequence[torch.Tensor]) -> li
         if expected["shape"] is None:
             continue
         index = expected["index"]
-        dynamism = loaded.input_dynamism[index] if index < len(loaded.input_dynamism) else "static"
         shape = list(given.shape)
+        if shape == expected["shape"]:
+            dynamism = "static"  # the declared shape fits any dynamism
+        else:
+            dynamism = loaded.input_dynamism[index] if index < len(loaded.input_dynamism) else "static"
         if dynamism == "dynamic_bound":
             fits = len(shape) == len(expected["shape"]) and all(g <= e for g, e in zip(shape, expected["shape"]))
             wanted = f"at most {expected['shape']} (dynamic, same rank)"
@@ -261,7 +261,7 @@ def input_mismatches(loaded: LoadedMethod, inputs: Sequence[torch.Tensor]) -> li
             wanted = f"{expected['shape']}"
         if not fits:
             problems.append(f"input_{index} has shape {shape}, the program expects {wanted}")
-        elif str(given.dtype).removeprefix("torch.") != expected["dtype"]:
+        elif torch_dtype_name(given.dtype) != expected["dtype"]:
             problems.append(f"input_{index} has dtype {given.dtype}, the program expects {expected['dtype']}")
     return problems
 

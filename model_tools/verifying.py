@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import torch
 
-from model_tools.models import FORWARD, AnySpec, ModelSpec, method_specs
+from model_tools.models import AnySpec, ModelSpec, is_single_forward, method_specs, torch_dtype_name
 from model_tools.pte_runtime import LoadedMethod, input_mismatches, load_method, load_program
 from model_tools.sources import resolve_model
 
@@ -37,10 +37,6 @@ def _flatten(value: Any) -> list[torch.Tensor]:
     if isinstance(value, (tuple, list)):
         return [t for item in value for t in _flatten(item)]
     raise TypeError(f"unsupported eager output type {type(value).__name__}")
-
-
-def _dtype(tensor: torch.Tensor) -> str:
-    return str(tensor.dtype).removeprefix("torch.")
 
 
 def _random_like(example: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -108,7 +104,7 @@ def compare(
             problems.append(f"program returned {len(actual)} outputs, eager model {len(expected)}")
             break
         wrong_dtypes = [
-            f"output_{i} is {_dtype(got)}, eager gives {_dtype(want)}"
+            f"output_{i} is {torch_dtype_name(got.dtype)}, eager gives {torch_dtype_name(want.dtype)}"
             for i, (want, got) in enumerate(zip(expected, actual))
             if want.dtype != got.dtype
         ]
@@ -124,7 +120,7 @@ def _output_kinds(spec: ModelSpec) -> list[tuple[str, bool]]:
     """(dtype name, compared exactly?) per eager output at the example inputs."""
     with torch.no_grad():
         outputs = _flatten(spec.module(*spec.example_inputs))
-    return [(_dtype(t), _is_exact(t.dtype)) for t in outputs]
+    return [(torch_dtype_name(t.dtype), _is_exact(t.dtype)) for t in outputs]
 
 
 def _verify_method(
@@ -132,7 +128,7 @@ def _verify_method(
 ) -> dict[str, Any]:
     """Compare one method; the result's problems are not yet prefixed with the method name."""
     loaded = load_method(path, method)
-    cases = len(input_cases(spec, random_cases))
+    cases = 1 + random_cases + len(spec.extra_cases)  # what input_cases() yields
     problems = input_mismatches(loaded, spec.example_inputs)
     errors: list[float] = []
     if problems:
@@ -199,7 +195,7 @@ def verify(
         if method not in available:
             continue
         result = _verify_method(path, method, method_spec, label, atol, random_cases)
-        prefix = "" if list(methods) == [FORWARD] else f"method '{method}': "
+        prefix = "" if is_single_forward(methods) else f"method '{method}': "
         problems.extend(prefix + problem for problem in result.pop("problems"))
         results[method] = result
     return {

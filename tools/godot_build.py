@@ -167,17 +167,13 @@ def mirror_module(module_dir: Path, build_parent: Path) -> Path:
     folder keeps a clone's build a module-only build. Only the files in the
     generator's manifest are copied, and only when they changed.
     """
-    from generator.output import MANIFEST, sync
+    from generator.output import previous_outputs, sync
     from generator.render import RenderedFile
 
-    manifest = module_dir / MANIFEST
-    if not manifest.is_file():
+    generated = previous_outputs(module_dir)
+    if not generated:
         raise BuildError(f"{module_dir} has not been generated; run `scons generate`")
-    files = [
-        RenderedFile(relative, (module_dir / relative).read_text(encoding="utf-8"))
-        for relative in manifest.read_text(encoding="utf-8").splitlines()
-        if relative
-    ]
+    files = [RenderedFile(relative, (module_dir / relative).read_text(encoding="utf-8")) for relative in generated]
     target = build_parent / module_dir.name
     report = sync(files, target)
     if report.changed:

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
+
+from tools.godot_build import binary_name
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# The engine `scons platform=linuxbsd` deploys, which benchmarks run by default.
+DEFAULT_ENGINE = REPO_ROOT / "bin" / binary_name("template_debug")
 
 
 def prepare_project(project: Path) -> None:
@@ -24,3 +32,22 @@ def create_project(directory: Path, files: tuple[Path, ...] = ()) -> Path:
     for file in files:
         shutil.copy(file, directory)
     return directory
+
+
+def parse_bench_line(output: str) -> dict | None:
+    """The JSON of the first `BENCH {...}` line a benchmark script printed, or None."""
+    for line in output.splitlines():
+        if line.startswith("BENCH "):
+            return json.loads(line[len("BENCH "):])
+    return None
+
+
+def run_bench_script(godot: Path, project: Path, script: str, *args: str, timeout: float = 900) -> dict:
+    """Runs `script` headless in `project` and returns its BENCH line's JSON;
+    exits with the engine's output when the script failed or printed none."""
+    run = subprocess.run([str(godot), "--headless", "--path", str(project), "--script", script, "--", *args],
+                         capture_output=True, text=True, timeout=timeout)
+    result = parse_bench_line(run.stdout)
+    if run.returncode != 0 or result is None:
+        raise SystemExit(f"{script} failed (exit {run.returncode}):\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    return result

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from model_tools import export_model
-from tools.godot_project import prepare_project
+from tools.godot_project import DEFAULT_ENGINE, prepare_project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = REPO_ROOT / "tests" / "project"
@@ -36,8 +36,7 @@ def _default_binary() -> Path:
     configured = os.environ.get("GODOT_EXECUTORCH_BIN")
     if configured:
         return Path(configured)
-    candidates = sorted((REPO_ROOT / "bin").glob("godot.linuxbsd.template_debug.*"))
-    return candidates[0] if candidates else REPO_ROOT / "bin" / "godot.linuxbsd.template_debug.x86_64"
+    return DEFAULT_ENGINE
 
 
 @pytest.fixture(scope="session")
