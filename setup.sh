@@ -3,14 +3,39 @@
 #   1. Debian packages for Godot's build (compiler, system libraries),
 #   2. a Python venv with torch, executorch, SCons, the generator's and the
 #      tests' packages, kept in ~/.cache/godot-executorch (shared by every
-#      clone on the machine) and linked here as .venv.
+#      clone on the machine) and linked here as .venv,
+#   3. the MCP conformance suite and the Node 22 it runs on (tests).
 # Godot's source is fetched by the build itself (see tools/godot_source.py).
+#
+#   ./setup.sh          what the tests, the demo and profile=minimal/editor need
+#   ./setup.sh --full   also the libraries of profile=full (GUI editor, export templates)
 set -euo pipefail
 cd "$(dirname "$0")"
 
+FULL=no
+for argument in "$@"; do
+    case "$argument" in
+        --full) FULL=yes ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "setup: unknown option '$argument' (use --full or --help)" >&2; exit 2 ;;
+    esac
+done
+
 CACHE="${GODOT_EXECUTORCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/godot-executorch}"
 APT_PACKAGES=(g++ pkg-config xz-utils zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev ca-certificates python3-venv
-    libfreetype-dev libpcre2-dev)  # the last two: profile=editor only
+    libfreetype-dev libpcre2-dev)  # the last two: profile=editor (the export test's headless editor)
+if [[ $FULL == yes ]]; then
+    # profile=full: the system copies of what Debian's +ds source drops (tools/build_profiles.py).
+    APT_PACKAGES+=(pkgconf libwayland-bin libbrotli-dev libharfbuzz-dev libicu-dev libgraphite2-dev libogg-dev
+        libvorbis-dev libtheora-dev libwebp-dev libenet-dev libwslay-dev libminiupnpc-dev librecast-dev)
+    # Gamepads need SDL 3 and occlusion culling Embree 4: Debian 13 has both, Debian 12 neither.
+    if [[ -n $(apt-cache policy libsdl3-dev 2>/dev/null | awk '/Candidate:/ && $2 != "(none)"') ]]; then
+        APT_PACKAGES+=(libsdl3-dev)
+    fi
+    if apt-cache policy libembree-dev 2>/dev/null | awk '/Candidate:/ {print $2}' | grep -q '^4'; then
+        APT_PACKAGES+=(libembree-dev)
+    fi
+fi
 SUDO=
 
 missing=()

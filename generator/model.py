@@ -140,6 +140,11 @@ class ModuleInfo:
     # lib prefix and .so suffix ("executorch" is libexecutorch.so).
     link_libraries: tuple[str, ...]
     location: Location
+    # Editor-only hooks (built into editor binaries only, called at the
+    # EDITOR initialization level); empty when the module has none.
+    editor_header: str = ""
+    editor_initialize: str = ""
+    editor_uninitialize: str = ""
 
 
 @dataclass(frozen=True)
@@ -455,8 +460,18 @@ class _Parser:
                 raise at.error(f"each of 'link_libraries' must be a library name such as executorch (for libexecutorch.so), "
                                f"got {value!r}")
             libraries.append(value)
+        editor_header = entry.string("editor_header", required=False)
+        editor_hooks = [entry.string(key, required=False) for key in ("editor_initialize", "editor_uninitialize")]
+        given = [bool(editor_header)] + [bool(hook) for hook in editor_hooks]
+        if any(given) and not all(given):
+            raise entry.location.error(
+                "'module' needs all three of editor_header, editor_initialize and editor_uninitialize, or none of them"
+            )
+        for key, hook in zip(("editor_initialize", "editor_uninitialize"), editor_hooks):
+            if hook:
+                _identifier(hook, entry.at(key), f"{key} hook")
         entry.finish()
-        return ModuleInfo(name, header, init, uninit, tuple(libraries), entry.location)
+        return ModuleInfo(name, header, init, uninit, tuple(libraries), entry.location, editor_header, *editor_hooks)
 
 
 def _plain(value: Any) -> Any:

@@ -24,6 +24,14 @@ HANDWRITTEN_DIR = REPO_ROOT / "src"
 # Hand-written files copied verbatim into the module (no banner: they are
 # sources in their own right; edit them in src/).
 HANDWRITTEN_SUFFIXES = (".h", ".cpp", ".inc")
+# The sub-folder of src/ whose sources only editor builds compile.
+EDITOR_FOLDER = "editor"
+
+
+def handwritten_sources(handwritten_dir: Path = HANDWRITTEN_DIR) -> list[Path]:
+    """The hand-written C++ files under `handwritten_dir`, sorted; subfolders
+    (editor/, mcp/) keep their place in the module."""
+    return sorted(p for p in handwritten_dir.rglob("*") if p.is_file() and p.suffix in HANDWRITTEN_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -225,17 +233,22 @@ def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[R
     render("register_types.cpp.j2", "register_types.cpp")
     render("config.py.j2", "config.py")
     render("mcp_tools.gen.cpp.j2", "mcp_tools.gen.cpp")
+    render("module_info.gen.h.j2", "module_info.gen.h")
     for cls in spec.classes:
         render("class.gen.h.j2", f"{cls.file}.gen.h", cls=cls)
         render("class_bind.gen.cpp.j2", f"{cls.file}_bind.gen.cpp", cls=cls)
     # SCsub compiles the generated sources by name (Godot's glob skips
     # *.gen.cpp, so a stale one never builds): exactly those rendered above.
-    render("SCsub.j2", "SCsub", generated_sources=sorted(f.relative_path for f in files if f.relative_path.endswith(".gen.cpp")))
+    sources = handwritten_sources(handwritten_dir)
+    folders = sorted({s.parent.relative_to(handwritten_dir).as_posix() for s in sources if s.suffix == ".cpp"} - {"."})
+    render("SCsub.j2", "SCsub",
+           generated_sources=sorted(f.relative_path for f in files if f.relative_path.endswith(".gen.cpp")),
+           source_folders=[f for f in folders if f != EDITOR_FOLDER],
+           has_editor_sources=EDITOR_FOLDER in folders)
     for cls in spec.exposed_classes:
         render("doc_class.xml.j2", f"doc_classes/{cls.name}.xml", cls=cls)
-    for source in sorted(handwritten_dir.iterdir()):
-        if source.is_file() and source.suffix in HANDWRITTEN_SUFFIXES:
-            files.append(RenderedFile(source.name, source.read_text(encoding="utf-8")))
+    for source in sources:
+        files.append(RenderedFile(source.relative_to(handwritten_dir).as_posix(), source.read_text(encoding="utf-8")))
     paths = [f.relative_path for f in files]
     duplicates = sorted({p for p in paths if paths.count(p) > 1})
     if duplicates:

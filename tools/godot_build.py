@@ -1,5 +1,7 @@
-"""How Godot is built with the executorch module: profiles, system checks,
-the call into Godot's own SCons, and deployment into bin/.
+"""How Godot is built with the executorch module: the call into Godot's own
+SCons, deployment into bin/, installing export templates, and the lock that
+lets clones share one build tree. What each profile compiles, and the checks
+of the machine, are in tools/build_profiles.py.
 
 The SConstruct at the repository root drives these functions; they are plain
 Python so they can be unit-tested without SCons.
@@ -7,113 +9,21 @@ Python so they can be unit-tested without SCons.
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import tempfile
-from dataclasses import dataclass
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-# Build profiles: Godot options that change what gets compiled. Kept stable:
-# any change recompiles the whole engine.
-# No display, audio, input devices or system services: every profile here runs
-# headless (tests, CI, the demo, --doctool).
-_HEADLESS = {
-    "x11": "no", "wayland": "no", "vulkan": "no", "opengl3": "no", "alsa": "no", "pulseaudio": "no",
-    "dbus": "no", "speechd": "no", "fontconfig": "no", "udev": "no", "sdl": "no", "accesskit": "no",
-    "libdecor": "no", "modules_enabled_by_default": "no", "module_gdscript_enabled": "yes",
-    "module_mbedtls_enabled": "yes", "minizip": "no", "brotli": "no",
-}
-PROFILES: dict[str, dict[str, str]] = {
-    # The engine for tests, CI and the demo: GDScript and the executorch module,
-    # no 3D, physics, navigation or advanced GUI. ~9 min cold on 2 cores.
-    "minimal": {
-        **_HEADLESS,
-        "disable_3d": "yes", "disable_advanced_gui": "yes", "disable_physics_2d": "yes",
-        "disable_physics_3d": "yes", "disable_navigation_2d": "yes", "disable_navigation_3d": "yes",
-        "disable_xr": "yes", "disable_path_overrides": "no",
-    },
-    # A headless editor: adds what the editor needs (text server, SVG icons,
-    # regex) so `--doctool` and the editor's class reference work. ~20 min cold.
-    "editor": {
-        **_HEADLESS,
-        "module_svg_enabled": "yes", "module_freetype_enabled": "yes", "module_regex_enabled": "yes",
-        "module_text_server_fb_enabled": "yes", "builtin_freetype": "no", "builtin_pcre2": "no",
-    },
-}
-PROFILE_TARGETS = {"minimal": ("template_debug", "template_release"), "editor": ("editor",)}
+from tools.build_profiles import BuildError, ResolvedProfile
 
-class BuildError(Exception):
-    """The build cannot go on; the message names the problem and the fix."""
-
-
-@dataclass(frozen=True)
-class SystemLibrary:
-    name: str
-    debian_package: str
-    header: str  # a header whose presence proves the -dev package is installed
-    pkg_config: str = ""  # when set, asked instead (headers that need -I or defines to compile)
-
-    def installed(self) -> bool:
-        if self.pkg_config:
-            return subprocess.run(["pkg-config", "--exists", self.pkg_config]).returncode == 0
-        return _compiles(f"#include <{self.header}>\n")
-
-
-SYSTEM_LIBRARIES = (
-    SystemLibrary("zlib", "zlib1g-dev", "zlib.h"),
-    SystemLibrary("zstd", "libzstd-dev", "zstd.h"),
-    SystemLibrary("libpng", "libpng-dev", "png.h"),
-    SystemLibrary("mbedtls", "libmbedtls-dev", "mbedtls/ssl.h"),
-)
-EDITOR_LIBRARIES = (
-    SystemLibrary("freetype", "libfreetype-dev", "ft2build.h", "freetype2"),
-    SystemLibrary("pcre2", "libpcre2-dev", "pcre2.h", "libpcre2-8"),
-)
-
-
-def _compiles(source: str, extra: list[str] | None = None) -> bool:
-    """Whether the system C++ compiler accepts `source` (a configure-style probe)."""
-    with tempfile.TemporaryDirectory() as work:
-        path = Path(work) / "probe.cpp"
-        path.write_text(source, encoding="utf-8")
-        result = subprocess.run(
-            ["g++", "-fsyntax-only", *(extra or []), str(path)], capture_output=True, text=True
-        )
-        return result.returncode == 0
-
-
-def check_system(profile: str) -> None:
-    """Fails with the apt-get command to run when a tool or -dev package is missing."""
-    missing_tools = [tool for tool in ("g++", "pkg-config") if shutil.which(tool) is None]
-    packages = {"g++": "g++", "pkg-config": "pkg-config"}
-    missing = [packages[t] for t in missing_tools]
-    libraries = SYSTEM_LIBRARIES + (EDITOR_LIBRARIES if profile == "editor" else ())
-    if not missing_tools:
-        missing += [lib.debian_package for lib in libraries if not lib.installed()]
-    if missing:
-        raise BuildError(
-            "missing system packages: " + " ".join(missing)
-            + f"\n  install them with: sudo apt-get install -y {' '.join(missing)}   (or run ./setup.sh)"
-        )
-
-
-def detected_ccflags() -> list[str]:
-    """Compiler flags that depend on the machine's library versions.
-
-    Debian 12's zstd 1.5.4 declares ZSTD_getErrorCode only in zstd_errors.h,
-    which Godot does not include; Debian 13's zstd 1.5.7 declares it through
-    zstd.h. Probe instead of guessing from the distribution.
-    """
-    probe = "#include <zstd.h>\nint f() { return (int)ZSTD_getErrorCode(0); }\n"
-    if _compiles(probe):
-        return []
-    if _compiles(probe, ["-include", "zstd_errors.h"]):
-        return ["-include", "zstd_errors.h"]
-    raise BuildError("zstd.h does not declare ZSTD_getErrorCode even with zstd_errors.h; install libzstd-dev >= 1.5")
+GODOT_TEMPLATE_VERSION = "4.6.3.stable"  # Godot's GODOT_VERSION_FULL_CONFIG: the export templates' folder
 
 
 def executorch_root(explicit: str = "") -> Path:
@@ -133,13 +43,13 @@ def executorch_root(explicit: str = "") -> Path:
     return root
 
 
-def godot_arguments(profile: str, target: str, module_parent: Path, et_root: Path, cache_path: str,
-                    jobs: int, forwarded: dict[str, str]) -> list[str]:
-    """The command-line arguments for Godot's SCons."""
+def godot_arguments(resolved: ResolvedProfile, target: str, module_parent: Path, et_root: Path, cache_path: str,
+                    jobs: int, forwarded: dict[str, str], ccflags: list[str]) -> list[str]:
+    """The command-line arguments for Godot's SCons (`ccflags`: detected_ccflags())."""
     options = {
         "platform": "linuxbsd",
         "target": target,
-        **PROFILES[profile],
+        **resolved.options,
         "scu_build": "yes",
         "use_static_cpp": "no",  # ExecuTorch's .so files use the shared libstdc++; one copy only
         "builtin_zlib": "no", "builtin_zstd": "no", "builtin_libpng": "no", "builtin_mbedtls": "no",
@@ -148,11 +58,17 @@ def godot_arguments(profile: str, target: str, module_parent: Path, et_root: Pat
         "module_executorch_enabled": "yes",
         "executorch_root": str(et_root),
     }
+    suffix = resolved.profile.suffix(target)
+    if suffix:
+        # Objects and binary of each profile apart: the same target in two
+        # profiles compiles with different flags.
+        options["extra_suffix"] = suffix
     if cache_path:
         options["cache_path"] = cache_path
-    ccflags = " ".join(detected_ccflags() + [forwarded.pop("ccflags", "")]).strip()
-    if ccflags:
-        options["ccflags"] = ccflags
+    forwarded = dict(forwarded)
+    joined_ccflags = " ".join(ccflags + [forwarded.pop("ccflags", "")]).strip()
+    if joined_ccflags:
+        options["ccflags"] = joined_ccflags
     options.update(forwarded)
     return [f"-j{jobs}", *(f"{key}={value}" for key, value in options.items())]
 
@@ -181,20 +97,26 @@ def mirror_module(module_dir: Path, build_parent: Path) -> Path:
     return build_parent
 
 
-def binary_name(target: str) -> str:
+def binary_name(target: str, suffix: str = "") -> str:
+    """Godot's name for a binary: godot.linuxbsd.<target>.<arch>[.<suffix>]."""
     machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), platform.machine())
-    return f"godot.linuxbsd.{target}.{machine}"
+    return f"godot.linuxbsd.{target}.{machine}" + (f".{suffix}" if suffix else "")
 
 
-def run_godot_scons(godot_dir: Path, arguments: list[str]) -> None:
+def run_godot_scons(godot_dir: Path, arguments: list[str], pkg_config_path: str = "") -> None:
     command = [sys.executable, "-m", "SCons", *arguments]
+    environment = dict(os.environ)
+    if pkg_config_path:  # Godot's SCons passes PKG_CONFIG_PATH on to pkg-config
+        environment["PKG_CONFIG_PATH"] = os.pathsep.join(p for p in (pkg_config_path, os.environ.get("PKG_CONFIG_PATH", "")) if p)
     print(f"Building Godot in {godot_dir}:\n  scons {' '.join(arguments)}", flush=True)
-    result = subprocess.run(command, cwd=godot_dir)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=godot_dir, env=environment)
     if result.returncode != 0:
         raise BuildError(
             f"Godot's build failed (exit {result.returncode}); the compiler's message is above. "
             "After fixing it, run scons again: finished objects are reused."
         )
+    print(f"Godot's build finished in {time.monotonic() - started:.0f} s.", flush=True)
 
 
 def _copy_if_changed(source: Path, destination: Path) -> bool:
@@ -208,29 +130,88 @@ def _copy_if_changed(source: Path, destination: Path) -> bool:
     return True
 
 
-def deploy(godot_dir: Path, target: str, et_root: Path, bin_dir: Path, libraries: tuple[str, ...]) -> Path:
-    """Copies the engine and the ExecuTorch libraries it links into `bin_dir`.
+def deploy(godot_dir: Path, name: str, et_root: Path, bin_dir: Path, libraries: tuple[str, ...]) -> Path:
+    """Copies the engine binary `name` and the ExecuTorch libraries it links into `bin_dir`.
 
     `libraries` are module_spec.yaml's link_libraries ("executorch" for
     libexecutorch.so), the same list the generated SCsub links. The binary's
     rpath is $ORIGIN, so `bin_dir` can be moved anywhere.
     """
-    built = godot_dir / "bin" / binary_name(target)
+    built = godot_dir / "bin" / name
     if not built.is_file():
         raise BuildError(f"Godot's build did not produce {built}")
     bin_dir.mkdir(parents=True, exist_ok=True)
     engine = bin_dir / built.name
     copied = [engine.name] if _copy_if_changed(built, engine) else []
+    copied += _copy_libraries(et_root / "lib", bin_dir, libraries)
+    size = engine.stat().st_size / 1e6
+    print(f"bin/: {engine.name} ({size:.0f} MB) + {len(libraries)} ExecuTorch libraries"
+          + (f" (updated: {', '.join(copied)})" if copied else " (up to date)"), flush=True)
+    return engine
+
+
+def _copy_libraries(source_dir: Path, destination: Path, libraries: tuple[str, ...]) -> list[str]:
+    copied = []
     for library in (f"lib{name}.so" for name in libraries):
-        source = et_root / "lib" / library
+        source = source_dir / library
         if not source.is_file():
             raise BuildError(f"{source} is missing: module_spec.yaml's link_libraries names a library the executorch wheel "
                              "does not ship. Fix the name, or reinstall the wheel with ./setup.sh.")
-        if _copy_if_changed(source, bin_dir / library):
+        if _copy_if_changed(source, destination / library):
             copied.append(library)
-    print(f"bin/: {engine.name} + {len(libraries)} ExecuTorch libraries"
-          + (f" (updated: {', '.join(copied)})" if copied else " (up to date)"), flush=True)
-    return engine
+    return copied
+
+
+def export_templates_dir() -> Path:
+    """Where Godot's editor looks for this version's export templates."""
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "godot" / "export_templates" / GODOT_TEMPLATE_VERSION
+
+
+def install_templates(templates: dict[str, Path], et_root: Path, libraries: tuple[str, ...],
+                      destination: Path | None = None) -> Path:
+    """Installs built templates ({"template_debug": path, ...}) as Godot's
+    linux_{debug,release}.<arch>, with the ExecuTorch libraries beside them,
+    where the editor's Export dialog finds them without configuration (the
+    module's export plugin ships those libraries with every game)."""
+    destination = destination or export_templates_dir()
+    destination.mkdir(parents=True, exist_ok=True)
+    arch = binary_name("editor").rsplit(".", 1)[1]
+    installed = []
+    for target, built in sorted(templates.items()):
+        name = f"linux_{target.removeprefix('template_')}.{arch}"
+        _copy_if_changed(built, destination / name)
+        installed.append(name)
+    _copy_libraries(et_root / "lib", destination, libraries)
+    print(f"Installed export templates {', '.join(installed)} + {len(libraries)} ExecuTorch libraries into {destination}",
+          flush=True)
+    return destination
+
+
+@contextmanager
+def build_lock(cache: Path, holder: str) -> Iterator[None]:
+    """Holds the lock on the shared build tree in `cache` (Godot's source and
+    objects, the module's build copy), so two clones building at once take
+    turns instead of corrupting it. `holder` says who we are to a waiter."""
+    cache.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(cache / "build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            current = os.pread(descriptor, 4096, 0).decode("utf-8", "replace").strip() or "another build"
+            print(f"Waiting for the shared build tree {cache}: it is in use by {current}. "
+                  "This build goes on when that one ends.", flush=True)
+            started = time.monotonic()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            print(f"Got the build tree after {time.monotonic() - started:.0f} s of waiting.", flush=True)
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{holder} (pid {os.getpid()}, since {time.strftime('%H:%M:%S')})\n".encode(), 0)
+        yield
+    finally:
+        os.ftruncate(descriptor, 0)
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        os.close(descriptor)
 
 
 def default_jobs() -> int:

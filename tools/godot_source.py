@@ -6,16 +6,19 @@ Order of preference:
 2. An unpacked tree in the cache (default ~/.cache/godot-executorch), shared
    by every clone on the machine — CI's fresh clone reuses it.
 3. Debian's source archive, which carries upstream 4.6.3-stable as source
-   package `godot` 4.6.3+ds-2 (suite sid). The mirror is taken from the
-   machine's own apt configuration; apt runs with a private state directory,
-   so the machine's apt setup is not changed. The tarball is checked against
-   a pinned SHA-256 before it is unpacked.
+   package `godot` 4.6.3+ds-N. Debian revises its packaging (-2, -3, ...) and
+   drops old revisions from sid, so no revision is pinned: the build takes the
+   newest 4.6.3+ds-N the first suite offers whose orig tarball has the pinned
+   SHA-256 (the upstream source is the same for every revision). The mirror is
+   taken from the machine's own apt configuration; apt runs with a private
+   state directory, so the machine's apt setup is not changed.
 
 Run `python -m tools.godot_source` to fetch without building.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -27,10 +30,12 @@ from pathlib import Path
 
 GODOT_VERSION = "4.6.3-stable"
 GODOT_UPSTREAM_COMMIT = "7d41c59c4"
-DEBIAN_SOURCE_VERSION = "4.6.3+ds-2"
+DEBIAN_UPSTREAM_VERSION = "4.6.3+ds"  # any Debian revision of it: 4.6.3+ds-2, -3, ...
 DEBIAN_ORIG_TARBALL = "godot_4.6.3+ds.orig.tar.xz"
 DEBIAN_ORIG_SHA256 = "2c7f6b7b2566182869d3f50829b8260179137ff169c34026640f9e8f9c3c0506"
-DEBIAN_SUITE = "sid"
+# Suites that may carry Godot 4.6.3, in the order they are asked: unstable first
+# (new uploads), then testing and the backports, whose copies outlive sid's.
+DEBIAN_SUITES = ("sid", "forky", "trixie-backports", "experimental")
 MARKER = ".godot-executorch-source"
 
 
@@ -92,53 +97,142 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _run_apt(args: list[str], cwd: Path) -> None:
-    print(f"  $ apt-get {' '.join(a for a in args if not a.startswith('-o'))}", flush=True)
-    result = subprocess.run(["apt-get", *args], cwd=cwd, text=True, capture_output=True)
-    if result.returncode != 0:
-        raise SourceError(
-            f"apt-get failed while fetching Godot's source:\n{result.stderr.strip()}\n"
-            f"Put a Godot {GODOT_VERSION} checkout in godot/ instead (see README, 'Godot source')."
+def _debian_parts(text: str) -> list[tuple[list[int], int]]:
+    """dpkg's view of a version string: (non-digit run, digit run) pairs, the
+    non-digits as sort weights ('~' before the end, letters before symbols)."""
+    weight = lambda c: -1 if c == "~" else ord(c) if c.isalpha() else ord(c) + 256  # noqa: E731
+    return [([weight(c) for c in letters] + [0], int(digits or 0)) for letters, digits in re.findall(r"(\D*)(\d*)", text)
+            if letters or digits]
+
+
+def compare_debian_revisions(a: str, b: str) -> int:
+    """-1, 0 or 1 as dpkg orders Debian revisions: "2" < "2+b1" < "3", "3~bpo13+1" < "3"."""
+    left, right = _debian_parts(a), _debian_parts(b)
+    empty = ([0], 0)
+    for x, y in zip(left + [empty] * (len(right) - len(left)), right + [empty] * (len(left) - len(right))):
+        if x != y:
+            return -1 if x < y else 1
+    return 0
+
+
+def offered_revisions(showsrc: str) -> list[str]:
+    """The versions of `godot` 4.6.3+ds-N in `apt-cache showsrc godot` output
+    whose orig tarball is the pinned one, newest first."""
+    offered = []
+    for stanza in re.split(r"\n\s*\n", showsrc):
+        version = re.search(r"^Version:\s*(\S+)", stanza, re.M)
+        if not version or not version.group(1).startswith(DEBIAN_UPSTREAM_VERSION + "-"):
+            continue
+        checksums = re.search(r"^Checksums-Sha256:\n((?:[ \t].*\n?)+)", stanza, re.M)
+        listed = dict((name, digest) for digest, _, name in
+                      (line.split() for line in (checksums.group(1).splitlines() if checksums else []) if len(line.split()) == 3))
+        if listed.get(DEBIAN_ORIG_TARBALL) == DEBIAN_ORIG_SHA256:
+            offered.append(version.group(1))
+    revision = lambda version: version[len(DEBIAN_UPSTREAM_VERSION) + 1:]  # noqa: E731
+    return sorted(set(offered), key=functools.cmp_to_key(lambda a, b: compare_debian_revisions(revision(a), revision(b))),
+                  reverse=True)
+
+
+class PrivateApt:
+    """apt-get and apt-cache with a private state directory and one deb-src
+    entry, so the machine's own apt setup is neither used for lists nor changed."""
+
+    def __init__(self, work: Path, mirror: str) -> None:
+        self.work = work
+        self.mirror = mirror
+        self.apt_dir = work / "apt"
+
+    def _options(self) -> list[str]:
+        return [
+            "-oDir::Etc::SourceList=/dev/null",
+            f"-oDir::Etc::SourceParts={self.apt_dir / 'sources.list.d'}",
+            f"-oDir::State::Lists={self.apt_dir / 'lists'}",
+            f"-oDir::Cache={self.apt_dir / 'cache'}",
+            "-oAPT::Sandbox::User=root" if os.geteuid() == 0 else "-oAPT::Sandbox::User=_apt",
+            # Frozen or slow mirrors serve indexes past their Valid-Until; the
+            # tarball itself is checked against a pinned SHA-256.
+            "-oAcquire::Check-Valid-Until=false",
+            "-q",
+        ]
+
+    def _run(self, tool: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([tool, *self._options(), *args], cwd=cwd, text=True, capture_output=True)
+
+    def use_suite(self, suite: str) -> str:
+        """Points apt at `suite` and updates its index; returns '' or apt's error."""
+        for sub in ("sources.list.d", "lists/partial", "cache/archives/partial"):
+            (self.apt_dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.apt_dir / "sources.list.d" / "godot-source.sources").write_text(
+            f"Types: deb-src\nURIs: {self.mirror}\nSuites: {suite}\nComponents: main\n"
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+            encoding="utf-8",
         )
+        print(f"  $ apt-get update  (deb-src {suite})", flush=True)
+        result = self._run("apt-get", ["update"], self.work)
+        failed = result.returncode != 0 or re.search(r"^(E|Err):", result.stdout + result.stderr, re.M)
+        return (result.stderr.strip() or result.stdout.strip() or "apt-get update failed") if failed else ""
+
+    def showsrc(self, package: str) -> str:
+        result = self._run("apt-cache", ["showsrc", package], self.work)
+        return result.stdout if result.returncode == 0 else ""
+
+    def download_source(self, version: str, destination: Path) -> str:
+        """Downloads source package godot=`version` into `destination`; returns '' or apt's error."""
+        print(f"  $ apt-get source --download-only godot={version}", flush=True)
+        result = self._run("apt-get", ["source", "--download-only", f"godot={version}"], destination)
+        return "" if result.returncode == 0 else result.stderr.strip()
 
 
-def _download_tarball(work: Path) -> Path:
+def _no_source_error(mirror: str, tried: list[str]) -> SourceError:
+    return SourceError(
+        f"No suite of the Debian archive at {mirror} offers Godot {GODOT_VERSION}'s source "
+        f"(godot {DEBIAN_UPSTREAM_VERSION}-N with orig tarball SHA-256 {DEBIAN_ORIG_SHA256[:16]}...):\n  "
+        + "\n  ".join(tried)
+        + f"\nPut a Godot {GODOT_VERSION} checkout in godot/ (git clone --depth 1 --branch {GODOT_VERSION} "
+        "https://github.com/godotengine/godot.git godot), or pass godot_source=PATH to scons (a Godot "
+        f"{GODOT_VERSION} tree); see README, 'Godot source'."
+    )
+
+
+def _download_tarball(work: Path, apt: PrivateApt | None = None) -> Path:
     tarball = work / "download" / DEBIAN_ORIG_TARBALL
     if tarball.is_file() and _sha256(tarball) == DEBIAN_ORIG_SHA256:
         return tarball
-    if shutil.which("apt-get") is None:
-        raise SourceError(f"apt-get is not available to fetch Godot's source; put a {GODOT_VERSION} checkout in godot/.")
-    apt_dir = work / "apt"
-    for sub in ("sources.list.d", "lists/partial", "cache/archives/partial"):
-        (apt_dir / sub).mkdir(parents=True, exist_ok=True)
-    (apt_dir / "sources.list.d" / "godot-source.sources").write_text(
-        "Types: deb-src\n"
-        f"URIs: {_debian_mirror()}\n"
-        f"Suites: {DEBIAN_SUITE}\n"
-        "Components: main\n"
-        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
-        encoding="utf-8",
-    )
-    private = [
-        "-oDir::Etc::SourceList=/dev/null",
-        f"-oDir::Etc::SourceParts={apt_dir / 'sources.list.d'}",
-        f"-oDir::State::Lists={apt_dir / 'lists'}",
-        f"-oDir::Cache={apt_dir / 'cache'}",
-        "-oAPT::Sandbox::User=root" if os.geteuid() == 0 else "-oAPT::Sandbox::User=_apt",
-        "-q",
-    ]
+    if apt is None:
+        if shutil.which("apt-get") is None:
+            raise SourceError(f"apt-get is not available to fetch Godot's source; put a {GODOT_VERSION} checkout in godot/ "
+                              "or pass godot_source=PATH.")
+        apt = PrivateApt(work, _debian_mirror())
     download = tarball.parent
     download.mkdir(parents=True, exist_ok=True)
-    print(f"Fetching Godot {GODOT_VERSION} source (Debian source package godot {DEBIAN_SOURCE_VERSION}, 34 MB)...", flush=True)
-    _run_apt([*private, "update"], download)
-    _run_apt([*private, "source", "--download-only", f"godot={DEBIAN_SOURCE_VERSION}"], download)
+    print(f"Fetching Godot {GODOT_VERSION} source (Debian source package godot {DEBIAN_UPSTREAM_VERSION}-N, 34 MB)...", flush=True)
+    tried = []
+    for suite in DEBIAN_SUITES:
+        error = apt.use_suite(suite)
+        if error:
+            tried.append(f"{suite}: apt-get update failed: {error.splitlines()[-1]}")
+            continue
+        revisions = offered_revisions(apt.showsrc("godot"))
+        if not revisions:
+            tried.append(f"{suite}: no godot {DEBIAN_UPSTREAM_VERSION}-N with that orig tarball")
+            continue
+        for revision in revisions:  # newest first; the archive may index a revision its pool lacks
+            error = apt.download_source(revision, download)
+            if not error:
+                print(f"  took godot {revision} from {suite}", flush=True)
+                break
+            print(f"  godot {revision} from {suite} failed: {error.splitlines()[-1]}", flush=True)
+            tried.append(f"{suite}: apt-get source godot={revision} failed: {error.splitlines()[-1]}")
+        if tarball.is_file():
+            break
     if not tarball.is_file():
-        raise SourceError(f"apt-get did not produce {DEBIAN_ORIG_TARBALL}; put a {GODOT_VERSION} checkout in godot/.")
+        raise _no_source_error(apt.mirror, tried)
     actual = _sha256(tarball)
     if actual != DEBIAN_ORIG_SHA256:
+        tarball.unlink()
         raise SourceError(
-            f"{tarball} has SHA-256 {actual}, expected {DEBIAN_ORIG_SHA256}; refusing to build from it. "
-            "Delete it and retry."
+            f"{tarball.name} has SHA-256 {actual}, expected {DEBIAN_ORIG_SHA256}; refusing to build from it "
+            "(deleted). Retry, or put a Godot checkout in godot/."
         )
     return tarball
 

@@ -1,0 +1,103 @@
+#include "executorch_inspector_plugin.h"
+
+#ifdef TOOLS_ENABLED
+
+#include "../executorch_model.h"
+
+#include "editor/themes/editor_scale.h"
+#include "scene/gui/box_container.h"
+#include "scene/gui/label.h"
+#include "scene/gui/tree.h"
+
+namespace {
+
+String shape_text(const PackedInt64Array &p_shape) {
+	PackedStringArray sizes;
+	for (int64_t size : p_shape) {
+		sizes.push_back(itos(size));
+	}
+	return "[" + String(", ").join(sizes) + "]";
+}
+
+void add_value_rows(Tree *p_tree, TreeItem *p_method, const Array &p_values, const String &p_kind) {
+	for (const Variant &entry : p_values) {
+		const Dictionary value = entry;
+		TreeItem *row = p_tree->create_item(p_method);
+		row->set_text(0, vformat("%s %d", p_kind, (int64_t)value.get("index", 0)));
+		row->set_text(1, value.get("dtype", ""));
+		row->set_text(2, shape_text(value.get("shape", PackedInt64Array())));
+		row->set_text(3, value.get("dynamism", ""));
+		if (String(value.get("dynamism", "")) == "dynamic_bound") {
+			row->set_tooltip_text(2, "Upper bound: the tensor may be smaller in any dimension.");
+		}
+	}
+}
+
+Control *describe_model(ExecuTorchModel *p_model) {
+	VBoxContainer *box = memnew(VBoxContainer);
+	Label *title = memnew(Label);
+	title->set_theme_type_variation("HeaderSmall");
+	title->set_text("ExecuTorch program");
+	box->add_child(title);
+
+	Label *summary = memnew(Label);
+	summary->set_autowrap_mode(TextServer::AUTOWRAP_WORD_SMART);
+	box->add_child(summary);
+	if (!p_model->is_loaded()) {
+		summary->set_text("No program is loaded.");
+		return box;
+	}
+	const PackedStringArray methods = p_model->get_method_names();
+	summary->set_text(vformat("%s\n%s, %s; %d method(s).", p_model->get_source_path(),
+			String::humanize_size(p_model->get_file_size()),
+			p_model->is_memory_mapped() ? "memory-mapped" : "read into memory", methods.size()));
+
+	Tree *tree = memnew(Tree);
+	tree->set_columns(4);
+	tree->set_column_titles_visible(true);
+	tree->set_column_title(0, "Method");
+	tree->set_column_title(1, "dtype");
+	tree->set_column_title(2, "shape");
+	tree->set_column_title(3, "dynamism");
+	tree->set_column_expand(0, true);
+	tree->set_hide_root(true);
+	tree->set_select_mode(Tree::SELECT_ROW);
+	TreeItem *root = tree->create_item();
+	int rows = 1; // the titles
+	for (const String &name : methods) {
+		const Dictionary info = p_model->get_method_info(name);
+		const PackedStringArray backends = info.get("backends", PackedStringArray());
+		TreeItem *method = tree->create_item(root);
+		method->set_text(0, name);
+		method->set_text(1, backends.is_empty() ? String("CPU kernels") : "delegates to " + String(", ").join(backends));
+		method->set_tooltip_text(1, "The backends this method's delegated parts run on; the rest runs on ExecuTorch's CPU kernels.");
+		add_value_rows(tree, method, info.get("inputs", Array()), "input");
+		add_value_rows(tree, method, info.get("outputs", Array()), "output");
+		rows += 1 + Array(info.get("inputs", Array())).size() + Array(info.get("outputs", Array())).size();
+	}
+	// The inspector scrolls as a whole: show every row instead of a scrolled tree.
+	tree->set_custom_minimum_size(Size2(0, (MIN(rows, 24) * 26 + 8) * EDSCALE));
+	box->add_child(tree);
+	return box;
+}
+
+} // namespace
+
+bool ExecuTorchModelInspectorPlugin::can_handle(Object *p_object) {
+	return Object::cast_to<ExecuTorchModel>(p_object) != nullptr;
+}
+
+void ExecuTorchModelInspectorPlugin::parse_begin(Object *p_object) {
+	ExecuTorchModel *model = Object::cast_to<ExecuTorchModel>(p_object);
+	if (model) {
+		add_custom_control(describe_model(model));
+	}
+}
+
+ExecuTorchEditorPlugin::ExecuTorchEditorPlugin() {
+	Ref<ExecuTorchModelInspectorPlugin> inspector;
+	inspector.instantiate();
+	add_inspector_plugin(inspector);
+}
+
+#endif // TOOLS_ENABLED
