@@ -20,7 +20,7 @@ from generator.types import BUILTIN_TYPES, SUPPORTED_BASES, GodotType, enum_type
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
-_FILE_STEM = re.compile(r"^[a-z][a-z0-9_]*$")
+_FILE_STEM = re.compile(r"^([a-z][a-z0-9_]*/)?[a-z][a-z0-9_]*$")  # a src/ sub-folder at most
 # C++ words a generated identifier must not be (Python's keywords are checked too,
 # so a name stays usable from the generator's own code and from GDScript).
 _CPP_RESERVED = frozenset(
@@ -31,6 +31,7 @@ _CPP_RESERVED = frozenset(
 )
 
 _NO_DEFAULT = object()
+_JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null", None})
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,19 @@ class Signal:
 
 
 @dataclass(frozen=True)
+class PropertySpec:
+    """A GDScript property backed by a getter and a setter of the class."""
+
+    name: str
+    type: GodotType
+    getter: str
+    setter: str
+    default: Any  # what a new instance holds (the class reference shows it)
+    doc: str
+    location: Location
+
+
+@dataclass(frozen=True)
 class EnumValue:
     name: str
     value: int
@@ -108,43 +122,67 @@ class ClassSpec:
     signals: tuple[Signal, ...]
     enums: tuple[EnumSpec, ...]
     location: Location
+    # An engine singleton: registered at the SERVERS level, one instance made
+    # there and named after the class (GDScript: ClassName.method()).
+    singleton: bool = False
+    properties: tuple[PropertySpec, ...] = ()
 
     def method(self, name: str) -> Method | None:
         return next((m for m in self.methods if m.name == name), None)
 
     @property
+    def stem(self) -> str:
+        """The file name without its folder: generated files sit beside the hand-written ones."""
+        return self.file.rsplit("/", 1)[-1]
+
+    @property
     def macro_prefix(self) -> str:
-        return self.file.upper()
+        return self.stem.upper()
 
 
 @dataclass(frozen=True)
 class McpTool:
     name: str
-    class_name: str
-    method_name: str
+    handler: str  # the hand-written MCPToolbox member function that serves it (src/mcp/)
     description: str
     input_schema: dict[str, Any]  # plain JSON-compatible data, keys as written
     output_schema: dict[str, Any] | None  # what structuredContent holds, when declared
     location: Location
-    method_location: Location  # of the 'method' key, for errors about the target
     schema_location: Location  # of the 'input_schema' key, for errors about the schema
+
+
+# The initialization levels of a Godot module, in the order Godot runs them.
+HOOK_LEVELS = ("core", "servers", "scene", "editor")
+
+
+@dataclass(frozen=True)
+class Hook:
+    """Hand-written functions register_types calls at one initialization level
+    (before that level's classes are registered; the uninitialize after they
+    are gone). Editor hooks are compiled into editor builds only."""
+
+    level: str
+    header: str
+    initialize: str
+    uninitialize: str
+    location: Location
+
+    @property
+    def godot_level(self) -> str:
+        return f"MODULE_INITIALIZATION_LEVEL_{self.level.upper()}"
 
 
 @dataclass(frozen=True)
 class ModuleInfo:
     name: str
-    support_header: str
-    initialize: str
-    uninitialize: str
+    hooks: tuple[Hook, ...]  # in HOOK_LEVELS order, at most one per level
     # Shared libraries the engine links and ships beside itself, without the
     # lib prefix and .so suffix ("executorch" is libexecutorch.so).
     link_libraries: tuple[str, ...]
     location: Location
-    # Editor-only hooks (built into editor binaries only, called at the
-    # EDITOR initialization level); empty when the module has none.
-    editor_header: str = ""
-    editor_initialize: str = ""
-    editor_uninitialize: str = ""
+
+    def hook(self, level: str) -> Hook | None:
+        return next((h for h in self.hooks if h.level == level), None)
 
 
 @dataclass(frozen=True)
@@ -160,6 +198,15 @@ class Spec:
     @property
     def exposed_classes(self) -> tuple[ClassSpec, ...]:
         return tuple(c for c in self.classes if c.exposed)
+
+    @property
+    def singletons(self) -> tuple[ClassSpec, ...]:
+        return tuple(c for c in self.classes if c.singleton)
+
+    @property
+    def scene_classes(self) -> tuple[ClassSpec, ...]:
+        """The classes registered at the SCENE level (singletons go at SERVERS)."""
+        return tuple(c for c in self.classes if not c.singleton)
 
 
 # --- per-entry parsing ---------------------------------------------------------------
@@ -359,15 +406,41 @@ class _Parser:
             )
         file = entry.string("file", required=False, default=_snake_case(name))
         if not _FILE_STEM.match(file):
-            raise entry.at("file").error(f"'file' of class {name} must be a lower_snake_case file stem, got '{file}'")
+            raise entry.at("file").error(
+                f"'file' of class {name} must be a lower_snake_case file stem, optionally in one folder of src/ "
+                f"(mcp/mcp_server), got '{file}'"
+            )
         exposed = entry.boolean("exposed", default=True)
+        singleton = entry.boolean("singleton", default=False)
+        if singleton and inherits != "Object":
+            raise entry.at("singleton").error(
+                f"singleton class {name} must inherit Object (an engine singleton is not reference-counted), not {inherits}"
+            )
+        if singleton and not exposed:
+            raise entry.at("singleton").error(f"singleton class {name} is reached from GDScript by name; it cannot be 'exposed: false'")
         brief = entry.string("brief").strip()
         description = entry.string("description", required=False).strip()
         enums = tuple(self.enum_specs.get((name, loc.line)) or self.enum(item, loc, name) for item, loc in entry.items("enums"))
         methods = tuple(self.method(item, loc, name) for item, loc in entry.items("methods"))
         signals = tuple(self.signal(item, loc, name) for item, loc in entry.items("signals"))
+        properties = tuple(self.property(item, loc, name) for item, loc in entry.items("properties"))
         entry.finish()
-        return ClassSpec(name, inherits, exposed, file, brief, description, methods, signals, enums, entry.location)
+        return ClassSpec(name, inherits, exposed, file, brief, description, methods, signals, enums, entry.location,
+                         singleton, properties)
+
+    def property(self, data: Any, location: Location, class_name: str) -> PropertySpec:
+        entry = _Entry(data, location, f"a property of {class_name}")
+        name = _identifier(entry.string("name"), entry.at("name"), "property")
+        entry.what = f"property {class_name}.{name}"
+        godot_type = self.type_named(entry.raw("type"), entry.at("type"), entry.what, allow_void=False)
+        getter = _identifier(entry.string("getter"), entry.at("getter"), f"getter of {entry.what}")
+        setter = _identifier(entry.string("setter"), entry.at("setter"), f"setter of {entry.what}")
+        default = entry.raw("default")
+        if not _default_fits(default, godot_type):
+            raise entry.at("default").error(f"default {default!r} of {entry.what} does not fit its type {godot_type.name}")
+        doc = entry.string("doc").strip()
+        entry.finish()
+        return PropertySpec(name, godot_type, getter, setter, default, doc, entry.location)
 
     def enum(self, data: Any, location: Location, class_name: str) -> EnumSpec:
         entry = _Entry(data, location, f"an enum of {class_name}")
@@ -415,12 +488,7 @@ class _Parser:
                 f"MCP tool name '{name}' must be 1-128 letters, digits, '_', '-' or '.'"
             )
         entry.what = f"MCP tool '{name}'"
-        target = entry.string("method")
-        if not re.match(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$", target):
-            raise entry.at("method").error(
-                f"'method' of MCP tool '{name}' must be ClassName.method_name, got '{target}'"
-            )
-        class_name, method_name = target.split(".")
+        handler = _identifier(entry.string("handler"), entry.at("handler"), f"handler of MCP tool '{name}'")
         description = entry.string("description").strip()
         schema = entry.raw("input_schema")
         if not isinstance(schema, LocatedDict) or schema.get("type") != "object":
@@ -430,9 +498,19 @@ class _Parser:
         properties = schema.get("properties", {})
         if not isinstance(properties, dict):
             raise entry.at("input_schema").error(f"'properties' of the input_schema of '{name}' must be a mapping")
+        for prop, prop_schema in properties.items():
+            json_type = prop_schema.get("type") if isinstance(prop_schema, dict) else None
+            for one in json_type if isinstance(json_type, list) else [json_type]:
+                if one not in _JSON_TYPES:
+                    raise entry.at("input_schema").error(
+                        f"input_schema property '{prop}' of MCP tool '{name}' has type {one!r}; "
+                        f"use one of: {', '.join(sorted(t for t in _JSON_TYPES if t))}"
+                    )
         required = schema.get("required", [])
         if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
             raise entry.at("input_schema").error(f"'required' of the input_schema of '{name}' must be a list of names")
+        for missing in [r for r in required if r not in properties]:
+            raise entry.at("input_schema").error(f"MCP tool '{name}' requires '{missing}', which is not under 'properties'")
         output_schema = entry.raw("output_schema", required=False)
         if output_schema is _NO_DEFAULT:
             output_schema = None
@@ -443,35 +521,46 @@ class _Parser:
             )
         entry.finish()
         return McpTool(
-            name, class_name, method_name, description, _plain(schema),
-            None if output_schema is None else _plain(output_schema), entry.location, entry.at("method"),
-            entry.at("input_schema"),
+            name, handler, description, _plain(schema), None if output_schema is None else _plain(output_schema),
+            entry.location, entry.at("input_schema"),
         )
 
     def module(self, data: Any, location: Location) -> ModuleInfo:
         entry = _Entry(data, location, "'module'")
         name = _identifier(entry.string("name"), entry.at("name"), "module")
-        header = entry.string("support_header")
-        init = _identifier(entry.string("initialize"), entry.at("initialize"), "initialize hook")
-        uninit = _identifier(entry.string("uninitialize"), entry.at("uninitialize"), "uninitialize hook")
+        hooks = [self.hook(item, loc) for item, loc in entry.items("hooks")]
+        seen: dict[str, Hook] = {}
+        for hook in hooks:
+            if hook.level in seen:
+                raise hook.location.error(
+                    f"two hooks for level '{hook.level}' (first at line {seen[hook.level].location.line}); "
+                    "one function per level can call the others"
+                )
+            seen[hook.level] = hook
         libraries = []
         for value, at in entry.items("link_libraries"):
             if not isinstance(value, str) or not _LIBRARY_NAME.fullmatch(value):
                 raise at.error(f"each of 'link_libraries' must be a library name such as executorch (for libexecutorch.so), "
                                f"got {value!r}")
             libraries.append(value)
-        editor_header = entry.string("editor_header", required=False)
-        editor_hooks = [entry.string(key, required=False) for key in ("editor_initialize", "editor_uninitialize")]
-        given = [bool(editor_header)] + [bool(hook) for hook in editor_hooks]
-        if any(given) and not all(given):
-            raise entry.location.error(
-                "'module' needs all three of editor_header, editor_initialize and editor_uninitialize, or none of them"
-            )
-        for key, hook in zip(("editor_initialize", "editor_uninitialize"), editor_hooks):
-            if hook:
-                _identifier(hook, entry.at(key), f"{key} hook")
         entry.finish()
-        return ModuleInfo(name, header, init, uninit, tuple(libraries), entry.location, editor_header, *editor_hooks)
+        ordered = tuple(sorted(hooks, key=lambda h: HOOK_LEVELS.index(h.level)))
+        return ModuleInfo(name, ordered, tuple(libraries), entry.location)
+
+    def hook(self, data: Any, location: Location) -> Hook:
+        entry = _Entry(data, location, "a hook of 'module'")
+        level = entry.string("level")
+        if level not in HOOK_LEVELS:
+            raise entry.at("level").error(f"hook level '{level}' is not one of Godot's: {', '.join(HOOK_LEVELS)}")
+        entry.what = f"the {level} hook"
+        header = entry.string("header")
+        if not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_]+)*\.h", header):
+            raise entry.at("header").error(f"'header' of the {level} hook must be a header under src/, such as "
+                                           f"executorch_support.h, got '{header}'")
+        initialize = _identifier(entry.string("initialize"), entry.at("initialize"), f"{level} initialize hook")
+        uninitialize = _identifier(entry.string("uninitialize"), entry.at("uninitialize"), f"{level} uninitialize hook")
+        entry.finish()
+        return Hook(level, header, initialize, uninitialize, entry.location)
 
 
 def _plain(value: Any) -> Any:
@@ -497,37 +586,17 @@ def _check_unique(items: tuple[Any, ...], what: str) -> None:
         seen[item.name] = item
 
 
-def _check_tool_schema(tool: McpTool, method: Method) -> None:
-    properties: dict[str, Any] = tool.input_schema.get("properties", {})
-    args = {a.name: a for a in method.args}
-    target = f"{tool.class_name}.{tool.method_name}"
-    for prop, prop_schema in properties.items():
-        arg = args.get(prop)
-        if arg is None:
-            raise tool.schema_location.error(
-                f"input_schema property '{prop}' of MCP tool '{tool.name}' is not an argument of {target}; "
-                f"its arguments are: {', '.join(args) or '(none)'}"
-            )
-        json_type = prop_schema.get("type") if isinstance(prop_schema, dict) else None
-        if json_type is not None and "" not in arg.type.json_types and json_type not in arg.type.json_types:
-            raise tool.schema_location.error(
-                f"input_schema property '{prop}' of MCP tool '{tool.name}' has type '{json_type}' but argument "
-                f"'{prop}' of {target} is {arg.type.name}; use type '{arg.type.json_types[0]}'"
-            )
-    required = set(tool.input_schema.get("required", []))
-    for arg in method.args:
-        if not arg.has_default and arg.name not in properties:
-            raise tool.schema_location.error(
-                f"argument '{arg.name}' of {target} has no default, so MCP tool '{tool.name}' must declare it "
-                "under input_schema 'properties' and 'required'"
-            )
-        if not arg.has_default and arg.name not in required:
-            raise tool.schema_location.error(
-                f"argument '{arg.name}' of {target} has no default; list it in the input_schema 'required' "
-                f"of MCP tool '{tool.name}'"
-            )
-    for name in required - set(properties):
-        raise tool.schema_location.error(f"MCP tool '{tool.name}' requires '{name}', which is not under 'properties'")
+def _check_accessors(cls: ClassSpec, prop: PropertySpec) -> None:
+    where = f"property {cls.name}.{prop.name}"
+    getter, setter = cls.method(prop.getter), cls.method(prop.setter)
+    if getter is None or getter.args or getter.returns.name != prop.type.name:
+        raise prop.location.error(
+            f"{where} needs a getter '{prop.getter}' declared in the class with no arguments, returning {prop.type.name}"
+        )
+    if setter is None or len(setter.args) != 1 or setter.args[0].type.name != prop.type.name or not setter.returns.is_void:
+        raise prop.location.error(
+            f"{where} needs a setter '{prop.setter}' declared in the class taking one {prop.type.name} and returning void"
+        )
 
 
 def _check_cross_references(spec: Spec) -> None:
@@ -539,22 +608,20 @@ def _check_cross_references(spec: Spec) -> None:
         files[cls.file] = cls.name
         _check_unique(cls.methods, f"method in class {cls.name}")
         _check_unique(cls.signals, f"signal in class {cls.name}")
+        _check_unique(cls.properties, f"property in class {cls.name}")
+        for prop in cls.properties:
+            _check_accessors(cls, prop)
     _check_unique(spec.tools, "MCP tool")
+    handlers: dict[str, McpTool] = {}
     for tool in spec.tools:
-        cls = spec.find_class(tool.class_name)
-        if cls is None:
-            raise tool.method_location.error(
-                f"MCP tool '{tool.name}' points at class {tool.class_name}, which this spec does not declare"
+        if tool.handler in handlers:
+            raise tool.location.error(
+                f"MCP tools '{handlers[tool.handler].name}' and '{tool.name}' name the same handler '{tool.handler}'; "
+                "give each tool its own"
             )
-        method = cls.method(tool.method_name)
-        if method is None:
-            raise tool.method_location.error(
-                f"MCP tool '{tool.name}' points at {tool.class_name}.{tool.method_name}, which is not a method of "
-                f"{tool.class_name}; declare the method or fix 'method'"
-            )
-        if method.returns.is_void:
-            raise tool.method_location.error(f"MCP tool '{tool.name}' points at a void method; a tool must return a result")
-        _check_tool_schema(tool, method)
+        handlers[tool.handler] = tool
+    if len(spec.singletons) > 1:
+        raise spec.singletons[1].location.error("the spec declares more than one singleton class; keep one")
 
 
 # --- entry point ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 import jinja2
 
-from generator.model import Argument, McpTool, Method, Spec
+from generator.model import HOOK_LEVELS, Argument, ClassSpec, Hook, Method, Spec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = REPO_ROOT / "templates"
@@ -32,6 +32,41 @@ def handwritten_sources(handwritten_dir: Path = HANDWRITTEN_DIR) -> list[Path]:
     """The hand-written C++ files under `handwritten_dir`, sorted; subfolders
     (editor/, mcp/) keep their place in the module."""
     return sorted(p for p in handwritten_dir.rglob("*") if p.is_file() and p.suffix in HANDWRITTEN_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class RegistrationLevel:
+    """What register_types does at one initialization level: call the hook,
+    then register the level's classes (singletons at SERVERS, the rest at SCENE)."""
+
+    name: str  # "servers"
+    hook: Hook | None
+    singletons: tuple[ClassSpec, ...]
+    classes: tuple[ClassSpec, ...]
+
+    @property
+    def godot_level(self) -> str:
+        return f"MODULE_INITIALIZATION_LEVEL_{self.name.upper()}"
+
+    @property
+    def editor_only(self) -> bool:
+        return self.name == "editor"
+
+
+def registration_levels(spec: Spec) -> list[RegistrationLevel]:
+    """The levels at which register_types has something to do, in Godot's order."""
+    levels = [
+        RegistrationLevel(level, spec.module.hook(level), spec.singletons if level == "servers" else (),
+                          spec.scene_classes if level == "scene" else ())
+        for level in HOOK_LEVELS
+    ]
+    return [level for level in levels if level.hook or level.singletons or level.classes]
+
+
+def hook_headers(spec: Spec, editor: bool) -> list[str]:
+    """The headers of the module's hooks (editor ones apart: editor builds only), each once."""
+    headers = [h.header for h in spec.module.hooks if (h.level == "editor") == editor]
+    return list(dict.fromkeys(headers))
 
 
 @dataclass(frozen=True)
@@ -95,6 +130,11 @@ def doc_default(arg: Argument) -> str:
     if arg.type.name.startswith("Packed"):
         return f"{arg.type.name}()"
     return "{}" if isinstance(value, dict) else "[]"
+
+
+def doc_property_default(prop: Any) -> str:
+    """A property's default as Godot's doc XML writes it (before XML escaping)."""
+    return doc_default(Argument(prop.name, prop.type, prop.default, prop.location))
 
 
 def cpp_parameters(args: tuple[Argument, ...], with_defaults: bool = True) -> str:
@@ -180,6 +220,7 @@ def make_environment(template_dir: Path = TEMPLATE_DIR) -> jinja2.Environment:
         cpp_string=cpp_string,
         cpp_default=cpp_default,
         doc_default=doc_default,
+        doc_property_default=doc_property_default,
         cpp_parameters=cpp_parameters,
         cpp_declaration=cpp_declaration,
         d_method=d_method,
@@ -202,14 +243,6 @@ def _banner(comment: str) -> str:
     )
 
 
-def _tool_method(spec: Spec, tool: McpTool) -> Method:
-    cls = spec.find_class(tool.class_name)
-    method = cls.method(tool.method_name) if cls else None
-    if method is None:  # parse_spec has checked this; reaching here is a generator bug
-        raise RuntimeError(f"tool {tool.name} lost its method")
-    return method
-
-
 def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[RenderedFile]:
     """Every file of the module, rendered in memory, sorted by path."""
     env = make_environment()
@@ -218,8 +251,11 @@ def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[R
         "module": spec.module,
         "classes": spec.classes,
         "exposed_classes": sorted_by_name(spec.exposed_classes),
+        "singletons": spec.singletons,
+        "levels": registration_levels(spec),
+        "hook_headers": hook_headers(spec, editor=False),
+        "editor_hook_headers": hook_headers(spec, editor=True),
         "tools": sorted_by_name(spec.tools),
-        "tool_methods": {tool.name: _tool_method(spec, tool) for tool in spec.tools},
         "cpp_banner": _banner("//"),
         "py_banner": _banner("#"),
         "xml_banner": _banner(""),
@@ -232,7 +268,7 @@ def render_module(spec: Spec, handwritten_dir: Path = HANDWRITTEN_DIR) -> list[R
     render("register_types.h.j2", "register_types.h")
     render("register_types.cpp.j2", "register_types.cpp")
     render("config.py.j2", "config.py")
-    render("mcp_tools.gen.cpp.j2", "mcp_tools.gen.cpp")
+    render("mcp_tools.gen.cpp.j2", "mcp/mcp_tools.gen.cpp")
     render("module_info.gen.h.j2", "module_info.gen.h")
     for cls in spec.classes:
         render("class.gen.h.j2", f"{cls.file}.gen.h", cls=cls)

@@ -74,7 +74,7 @@ BUILTIN_TYPES: dict[str, GodotType] = {
 
 # Engine classes a spec class may inherit from. RefCounted-based only: the
 # generated code hands instances around as Ref<T>.
-SUPPORTED_BASES = ("RefCounted", "Resource")
+SUPPORTED_BASES = ("Object", "RefCounted", "Resource")
 
 
 def object_type(class_name: str) -> GodotType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 import xml.etree.ElementTree as ET
@@ -22,9 +23,9 @@ SPEC_PATH = REPO_ROOT / "module_spec.yaml"
 BASE = """\
 module:
   name: executorch
-  support_header: executorch_support.h
-  initialize: initialize_executorch_support
-  uninitialize: uninitialize_executorch_support
+  hooks:
+    - {level: scene, header: executorch_support.h, initialize: initialize_executorch_support, uninitialize: uninitialize_executorch_support}
+  link_libraries: [executorch]
 classes:
   - name: Runner
     inherits: RefCounted
@@ -38,7 +39,7 @@ classes:
         doc: Runs.
 mcp_tools:
   - name: run
-    method: Runner.run
+    handler: run
     description: Run it.
     input_schema:
       type: object
@@ -71,7 +72,7 @@ def test_base_spec_parses_into_typed_objects():
 
 def test_the_project_spec_is_valid():
     spec = load_spec(SPEC_PATH)
-    assert {c.name for c in spec.classes} == {"ExecuTorchModel", "ExecuTorchRuntime", "ExecuTorchTensor", "MCPServerInternal"}
+    assert {c.name for c in spec.classes} == {"ExecuTorchModel", "ExecuTorchRuntime", "ExecuTorchTensor", "ExecuTorchMCPServer"}
     runtime = spec.find_class("ExecuTorchRuntime")
     assert runtime is not None
     for name in ("load_model_from_file", "is_model_loaded", "run_inference", "get_model_info", "health_check",
@@ -131,40 +132,74 @@ def test_duplicate_yaml_key():
     assert error_of(text) == "spec.yaml:10: error: duplicate key 'brief' (first at line 9); remove one of them"
 
 
-def test_tool_pointing_at_a_missing_method():
-    assert error_of(BASE.replace("method: Runner.run", "method: Runner.walk")) == (
-        "spec.yaml:19: error: MCP tool 'run' points at Runner.walk, which is not a method of Runner; "
-        "declare the method or fix 'method'"
+def test_tool_handler_must_be_an_identifier():
+    assert error_of(BASE.replace("handler: run", "handler: Runner.run")) == (
+        "spec.yaml:19: error: handler of MCP tool 'run' name 'Runner.run' is not a usable identifier; use letters, "
+        "digits and '_' (not starting with a digit, not a C++ or Python keyword)"
     )
 
 
-def test_tool_pointing_at_a_missing_class():
-    assert error_of(BASE.replace("method: Runner.run", "method: Walker.run")) == (
-        "spec.yaml:19: error: MCP tool 'run' points at class Walker, which this spec does not declare"
+def test_two_tools_cannot_share_a_handler():
+    tool = BASE[BASE.index("  - name: run\n    handler"):]
+    assert error_of(BASE + tool.replace("- name: run", "- name: walk")) == (
+        "spec.yaml:27: error: MCP tools 'run' and 'walk' name the same handler 'run'; give each tool its own"
     )
 
 
-def test_tool_schema_property_must_be_an_argument():
-    text = BASE.replace("        method: {type: string}\n", "        method: {type: string}\n        speed: {type: number}\n")
+def test_tool_schema_type_must_be_a_json_type():
+    text = BASE.replace("method: {type: string}", "method: {type: text}")
     assert error_of(text) == (
-        "spec.yaml:21: error: input_schema property 'speed' of MCP tool 'run' is not an argument of Runner.run; "
-        "its arguments are: inputs, method"
+        "spec.yaml:21: error: input_schema property 'method' of MCP tool 'run' has type 'text'; use one of: "
+        "array, boolean, integer, null, number, object, string"
     )
 
 
-def test_tool_schema_type_must_fit_the_argument():
-    text = BASE.replace("method: {type: string}", "method: {type: integer}")
-    assert error_of(text) == (
-        "spec.yaml:21: error: input_schema property 'method' of MCP tool 'run' has type 'integer' but argument "
-        "'method' of Runner.run is String; use type 'string'"
+def test_tool_must_declare_what_it_requires():
+    text = BASE.replace("      required: [inputs]\n", "      required: [inputs, speed]\n")
+    assert error_of(text) == "spec.yaml:21: error: MCP tool 'run' requires 'speed', which is not under 'properties'"
+
+
+def test_hooks_name_a_level_and_a_header():
+    assert error_of(BASE.replace("{level: scene,", "{level: later,")) == (
+        "spec.yaml:4: error: hook level 'later' is not one of Godot's: core, servers, scene, editor"
     )
+    assert error_of(BASE.replace("header: executorch_support.h", "header: ../outside.h")).startswith(
+        "spec.yaml:4: error: 'header' of the scene hook must be a header under src/"
+    )
+    twice = BASE.replace("  link_libraries: [executorch]\n", "    - {level: scene, header: b.h, initialize: b, uninitialize: c}\n"
+                         "  link_libraries: [executorch]\n")
+    assert error_of(twice) == "spec.yaml:5: error: two hooks for level 'scene' (first at line 4); one function per level can call the others"
 
 
-def test_tool_must_require_arguments_without_default():
-    text = BASE.replace("      required: [inputs]\n", "")
-    assert error_of(text) == (
-        "spec.yaml:21: error: argument 'inputs' of Runner.run has no default; list it in the input_schema "
-        "'required' of MCP tool 'run'"
+def test_singletons_and_properties():
+    text = BASE.replace("mcp_tools:", textwrap.dedent("""\
+          - name: Hub
+            inherits: Object
+            file: mcp/hub
+            singleton: true
+            brief: The hub.
+            methods:
+              - {name: get_label, returns: String, const: true, doc: The label.}
+              - {name: set_label, args: [{name: label, type: String}], returns: void, doc: Sets it.}
+            properties:
+              - {name: label, type: String, getter: get_label, setter: set_label, default: "", doc: Its label.}
+        mcp_tools:"""))
+    spec = parse_spec(text, "spec.yaml")
+    assert [c.name for c in spec.singletons] == ["Hub"] and [c.name for c in spec.scene_classes] == ["Runner"]
+    files = {f.relative_path: f.content for f in render_module(spec)}
+    register = files["register_types.cpp"]
+    servers = register[register.index("MODULE_INITIALIZATION_LEVEL_SERVERS"):register.index("MODULE_INITIALIZATION_LEVEL_SCENE")]
+    assert "GDREGISTER_CLASS(Hub);" in servers and 'Engine::Singleton("Hub", hub_singleton)' in servers
+    assert '#include "mcp/hub.h"' in register
+    assert 'ADD_PROPERTY(PropertyInfo(Variant::STRING, "label"), "set_label", "get_label");' in files["mcp/hub_bind.gen.cpp"]
+    assert '#include "hub.h"' in files["mcp/hub_bind.gen.cpp"]
+    assert '<member name="label" type="String" setter="set_label" getter="get_label" default="&quot;&quot;">' in files["doc_classes/Hub.xml"]
+    assert "\tString get_label() const; \\\n" in files["mcp/hub.gen.h"] and "#define HUB_GENERATED_API" in files["mcp/hub.gen.h"]
+    assert error_of(text.replace("inherits: Object\n    file: mcp/hub", "inherits: RefCounted\n    file: mcp/hub")) == (
+        "spec.yaml:20: error: singleton class Hub must inherit Object (an engine singleton is not reference-counted), not RefCounted"
+    )
+    assert error_of(text.replace("getter: get_label", "getter: set_label")) == (
+        "spec.yaml:26: error: property Hub.label needs a getter 'set_label' declared in the class with no arguments, returning String"
     )
 
 
@@ -200,7 +235,7 @@ def test_reserved_word_as_a_name():
 
 def test_unsupported_base_class():
     assert error_of(BASE.replace("inherits: RefCounted", "inherits: Node3D")) == (
-        "spec.yaml:8: error: class Runner inherits 'Node3D'; use one of: RefCounted, Resource"
+        "spec.yaml:8: error: class Runner inherits 'Node3D'; use one of: Object, RefCounted, Resource"
     )
 
 
@@ -223,11 +258,12 @@ def rendered() -> dict[str, str]:
 
 
 def test_renders_the_module_files(rendered):
-    for path in ("register_types.h", "register_types.cpp", "config.py", "SCsub", "mcp_tools.gen.cpp",
+    for path in ("register_types.h", "register_types.cpp", "config.py", "SCsub", "mcp/mcp_tools.gen.cpp",
+                 "module_info.gen.h", "mcp/executorch_mcp_server_bind.gen.cpp", "editor/executorch_export_plugin.cpp",
                  "executorch_runtime.gen.h", "executorch_runtime_bind.gen.cpp", "executorch_runtime.cpp",
                  "doc_classes/ExecuTorchRuntime.xml", "doc_classes/ExecuTorchModel.xml"):
         assert path in rendered, path
-    assert "doc_classes/MCPServerInternal.xml" not in rendered  # internal classes have no public docs
+    assert "doc_classes/ExecuTorchMCPServer.xml" in rendered
 
 
 def test_generated_files_carry_the_banner(rendered):
@@ -247,26 +283,24 @@ def test_bindings_follow_the_spec(rendered):
 
 
 def test_scsub_links_the_spec_libraries(tmp_path):
-    text = BASE.replace("  uninitialize: uninitialize_executorch_support\n",
-                        "  uninitialize: uninitialize_executorch_support\n  link_libraries: [executorch, extra_backend]\n")
+    text = BASE.replace("  link_libraries: [executorch]\n", "  link_libraries: [executorch, extra_backend]\n")
     scsub = {f.relative_path: f.content for f in render_module(parse_spec(text, "spec.yaml"))}["SCsub"]
     assert '"-lexecutorch",\n        "-lextra_backend",\n        "-Wl,--pop-state",' in scsub
 
 
 def test_link_library_must_be_a_name():
-    text = BASE.replace("  uninitialize: uninitialize_executorch_support\n",
-                        "  uninitialize: uninitialize_executorch_support\n  link_libraries:\n    - executorch\n    - -lfoo\n")
-    assert error_of(text) == ("spec.yaml:8: error: each of 'link_libraries' must be a library name such as executorch "
+    text = BASE.replace("  link_libraries: [executorch]\n", "  link_libraries:\n    - executorch\n    - -lfoo\n")
+    assert error_of(text) == ("spec.yaml:7: error: each of 'link_libraries' must be a library name such as executorch "
                               "(for libexecutorch.so), got '-lfoo'")
 
 
 def test_config_doc_classes_match_registered_exposed_classes(rendered):
     namespace: dict = {}
     exec(compile(rendered["config.py"], "config.py", "exec"), namespace)  # noqa: S102 - our own generated file
-    assert namespace["get_doc_classes"]() == ["ExecuTorchModel", "ExecuTorchRuntime", "ExecuTorchTensor"]
+    assert namespace["get_doc_classes"]() == ["ExecuTorchMCPServer", "ExecuTorchModel", "ExecuTorchRuntime", "ExecuTorchTensor"]
     registered = rendered["register_types.cpp"]
     assert "GDREGISTER_CLASS(ExecuTorchRuntime);" in registered and "GDREGISTER_CLASS(ExecuTorchModel);" in registered
-    assert "GDREGISTER_INTERNAL_CLASS(MCPServerInternal);" in registered
+    assert "GDREGISTER_CLASS(ExecuTorchMCPServer);" in registered
 
 
 def test_doc_xml_is_valid_and_complete(rendered):
@@ -279,13 +313,16 @@ def test_doc_xml_is_valid_and_complete(rendered):
     assert [(p.get("name"), p.get("type"), p.get("default")) for p in params] == [
         ("inputs", "Dictionary", None), ("method", "String", '"forward"')]
     assert "input_0" in run.find("description").text
-    assert [s.get("name") for s in root.iter("signal")] == ["inference_completed", "model_loaded"]
+    assert [s.get("name") for s in root.iter("signal")] == ["inference_completed", "model_loaded", "model_reloaded"]
+    (member,) = root.iter("member")
+    assert (member.get("name"), member.get("setter"), member.get("getter")) == ("model_name", "set_model_name", "get_model_name")
 
 
 def test_tool_schemas_are_embedded_as_json(rendered):
-    tools = rendered["mcp_tools.gen.cpp"]
-    assert tools.index('"get_model_info"') < tools.index('"health_check"') < tools.index('"run_inference"')
-    assert '\\"required\\":[\\"inputs\\"]' in tools
+    tools = rendered["mcp/mcp_tools.gen.cpp"]
+    assert tools.index('"get_model_info"') < tools.index('"health_check"') < tools.index('"list_models"') < tools.index('"run_inference"')
+    assert "tool.handler = &MCPToolbox::run_inference;" in tools
+    assert '\\"propertyNames\\":' in tools
 
 
 def test_rendering_is_deterministic():
@@ -296,7 +333,7 @@ def test_rendering_is_deterministic():
 def test_output_has_no_absolute_paths_or_timestamps(rendered):
     for path, content in rendered.items():
         assert str(REPO_ROOT) not in content, path
-        assert "2026" not in content, path
+        assert not re.search(r"20\d\d-\d\d-\d\dT|\d\d:\d\d:\d\d", content), path  # no timestamps (MCP revisions are dates)
 
 
 # --- the CLI ----------------------------------------------------------------------
