@@ -12,7 +12,11 @@
 #include <executorch/extension/module/module.h>
 #include <executorch/extension/tensor/tensor.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -429,6 +433,33 @@ Variant output_to_tensor(const EValue &p_value, Ref<ExecuTorchTensor> &r_tensor)
 	return r_tensor;
 }
 
+const char *file_kind(mode_t p_mode) {
+	return S_ISFIFO(p_mode) ? "a FIFO" : S_ISCHR(p_mode) ? "a character device" : S_ISBLK(p_mode) ? "a block device" : S_ISSOCK(p_mode) ? "a socket" : "a special file";
+}
+
+// Why the file at absolute `p_disk_path` (shown as `p_path`) cannot be a
+// program to read, or "" when it is a regular file this process may read.
+String disk_file_problem(const String &p_path, const String &p_disk_path) {
+	struct stat info;
+	const CharString native = p_disk_path.utf8();
+	if (stat(native.get_data(), &info) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR) {
+			return vformat("No file at '%s'. Check the path; export models with `python -m model_tools export`.", p_path);
+		}
+		return vformat("'%s' exists but cannot be inspected (%s).", p_path, String::utf8(strerror(errno)));
+	}
+	if (S_ISDIR(info.st_mode)) {
+		return vformat("'%s' is a directory, not a .pte file. Pass the path of the program file inside it.", p_path);
+	}
+	if (!S_ISREG(info.st_mode)) {
+		return vformat("'%s' exists but is not a regular file (it is %s); ExecuTorch programs are read from regular .pte files.", p_path, file_kind(info.st_mode));
+	}
+	if (access(native.get_data(), R_OK) != 0) {
+		return vformat("'%s' exists but cannot be read (%s). Check its permissions.", p_path, String::utf8(strerror(errno)));
+	}
+	return String();
+}
+
 } // namespace
 
 // --- Loading ---------------------------------------------------------------
@@ -436,15 +467,24 @@ Variant output_to_tensor(const EValue &p_value, Ref<ExecuTorchTensor> &r_tensor)
 bool ExecuTorchModel::load_from_file(const String &p_path) {
 	const auto started = std::chrono::steady_clock::now();
 	ERR_FAIL_COND_V_MSG(p_path.is_empty(), false, "The 'path' of the .pte file is empty. Pass a res://, user:// or absolute path.");
-	ERR_FAIL_COND_V_MSG(!FileAccess::exists(p_path), false,
-			vformat("No file at '%s'. Check the path; export models with `python -m model_tools export`.", p_path));
 
 	// A file inside a .pck is read through FileAccess into memory; a plain file
-	// on disk is memory-mapped, so only the pages ExecuTorch touches are loaded.
+	// on disk is memory-mapped, so only the pages ExecuTorch touches are loaded
+	// (unless hot reload may rewrite it under a running model: then it is read).
 	const bool in_pack = PackedData::get_singleton() && !PackedData::get_singleton()->is_disabled() &&
 			PackedData::get_singleton()->has_path(p_path);
 	const String disk_path = ProjectSettings::get_singleton()->globalize_path(p_path);
-	const bool mappable = !in_pack && disk_path.is_absolute_path() && FileAccess::exists(disk_path);
+	const bool on_disk = !in_pack && disk_path.is_absolute_path();
+	if (on_disk) {
+		// Before opening: a FIFO would block the open, and FileAccess reports
+		// directories and devices as missing.
+		const String problem = disk_file_problem(p_path, disk_path);
+		ERR_FAIL_COND_V_MSG(!problem.is_empty(), false, problem);
+	} else {
+		ERR_FAIL_COND_V_MSG(!FileAccess::exists(p_path), false,
+				vformat("No file at '%s'. Check the path; export models with `python -m model_tools export`.", p_path));
+	}
+	const bool mappable = on_disk && !executorch_hot_reload_enabled();
 
 	Ref<FileAccess> file = FileAccess::open(p_path, FileAccess::READ);
 	ERR_FAIL_COND_V_MSG(file.is_null(), false, vformat("Cannot open '%s' (%s).", p_path, error_names[FileAccess::get_open_error()]));
@@ -559,14 +599,23 @@ PackedStringArray ExecuTorchModel::get_method_names() const {
 }
 
 Dictionary ExecuTorchModel::get_method_info(const String &p_method) const {
-	MutexLock lock(module_mutex);
-	ERR_FAIL_NULL_V_MSG(module, Dictionary(), "No program is loaded. Call load_from_file() first.");
-	const MethodState *state = _method_state(p_method);
-	ERR_FAIL_NULL_V_MSG(state, Dictionary(),
-			vformat("The program has no method '%s'; its methods are: %s.", p_method, String(", ").join(method_names)));
-	auto meta = module->method_meta(state->utf8_name);
-	ERR_FAIL_COND_V_MSG(!meta.ok(), Dictionary(), vformat("ExecuTorch has no metadata for method '%s'.", p_method));
+	ERR_FAIL_COND_V_MSG(!is_loaded(), Dictionary(), "No program is loaded. Call load_from_file() first.");
+	const Dictionary info = describe_method(p_method);
+	ERR_FAIL_COND_V_MSG(info.is_empty(), Dictionary(),
+			vformat("The program has no method '%s'; its methods are: %s.", p_method, String(", ").join(get_method_names())));
+	return info;
+}
 
+Dictionary ExecuTorchModel::describe_method(const String &p_method) const {
+	MutexLock lock(module_mutex);
+	const MethodState *state = module ? _method_state(p_method) : nullptr;
+	if (!state) {
+		return Dictionary();
+	}
+	auto meta = module->method_meta(state->utf8_name);
+	if (!meta.ok()) {
+		return Dictionary();
+	}
 	Array inputs;
 	for (size_t i = 0; i < meta->num_inputs(); i++) {
 		auto tag = meta->input_tag(i);
@@ -732,7 +781,7 @@ String ExecuTorchModel::run(const String &p_method, const Dictionary &p_inputs, 
 	return String();
 }
 
-String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &p_inputs, int p_iterations, LocalVector<uint64_t> &r_samples) {
+String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &p_inputs, int64_t p_iterations, uint64_t p_budget_nsec, LocalVector<uint64_t> &r_samples) {
 	MutexLock lock(module_mutex);
 	String error;
 	MethodState *method = _find_method(p_method, error);
@@ -746,9 +795,13 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 		return error;
 	}
 	r_samples.clear();
-	r_samples.reserve(p_iterations);
-	for (int i = 0; i < p_iterations; i++) {
+	r_samples.reserve((uint32_t)MIN(p_iterations, (int64_t)1 << 16));
+	const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(p_budget_nsec);
+	for (int64_t i = 0; i < p_iterations; i++) {
 		const auto started = std::chrono::steady_clock::now();
+		if (i > 0 && started >= deadline) {
+			break; // the time budget is spent: at least one sample, never much past the budget
+		}
 		auto result = module->execute(method->utf8_name, method->values);
 		const auto finished = std::chrono::steady_clock::now();
 		if (!result.ok()) {

@@ -78,8 +78,12 @@ public:
 	// a full sentence; on success an empty string, and the time spent inside
 	// ExecuTorch's execute call in `r_execute_nsec`.
 	String run(const String &p_method, const Dictionary &p_inputs, Dictionary &r_outputs, uint64_t &r_execute_nsec);
-	// Prepares `p_inputs` once and times `p_iterations` execute calls (ns each).
-	String benchmark_run(const String &p_method, const Dictionary &p_inputs, int p_iterations, LocalVector<uint64_t> &r_samples);
+	// Prepares `p_inputs` once and times up to `p_iterations` execute calls (ns
+	// each), stopping early once `p_budget_nsec` have passed.
+	String benchmark_run(const String &p_method, const Dictionary &p_inputs, int64_t p_iterations, uint64_t p_budget_nsec, LocalVector<uint64_t> &r_samples);
+	// get_method_info() without printing: empty when nothing is loaded or
+	// there is no such method.
+	Dictionary describe_method(const String &p_method) const;
 
 	ExecuTorchModel();
 	~ExecuTorchModel() override;

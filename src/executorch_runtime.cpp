@@ -1,10 +1,37 @@
 #include "executorch_runtime.h"
 
+#include "executorch_registry.h"
 #include "executorch_support.h"
 
 #include "core/config/project_settings.h"
+#include "core/io/file_access_pack.h"
 #include "core/os/os.h"
+#include "scene/main/scene_tree.h"
 
+#include <sys/stat.h>
+
+#include <atomic>
+
+namespace {
+
+std::atomic<ExecuTorchMCPService *> mcp_service{ nullptr };
+
+constexpr uint64_t HOT_RELOAD_POLL_MSEC = 250;
+
+// The name a model gets when its runtime has none: the file's base name.
+String default_model_name(const String &p_path) {
+	return ExecuTorchRegistry::sanitize_name(p_path.get_file().get_basename());
+}
+
+} // namespace
+
+void ExecuTorchMCPService::install(ExecuTorchMCPService *p_service) {
+	mcp_service.store(p_service);
+}
+
+ExecuTorchMCPService *ExecuTorchMCPService::get() {
+	return mcp_service.load();
+}
 
 Ref<ExecuTorchModel> ExecuTorchRuntime::_current_model() const {
 	MutexLock lock(model_mutex);
@@ -20,26 +47,39 @@ bool ExecuTorchRuntime::load_model_from_file(const String &p_path) {
 	if (!loaded->load_from_file(p_path)) {
 		return false;
 	}
-	return _use_model(loaded);
+	return _use_model(loaded, false);
 }
 
 bool ExecuTorchRuntime::load_model(const Ref<ExecuTorchModel> &p_model) {
 	ERR_FAIL_COND_V_MSG(p_model.is_null(), false, "The 'model' is null. Pass an ExecuTorchModel, e.g. load(\"res://models/net.pte\").");
 	ERR_FAIL_COND_V_MSG(!p_model->is_loaded(), false, "The 'model' has no program loaded. Call its load_from_file() first, or load() the .pte.");
-	return _use_model(p_model);
+	return _use_model(p_model, false);
 }
 
-bool ExecuTorchRuntime::_use_model(const Ref<ExecuTorchModel> &p_model) {
+bool ExecuTorchRuntime::_use_model(const Ref<ExecuTorchModel> &p_model, bool p_reload) {
 	const String path = p_model->get_source_path();
+	String name;
 	{
 		MutexLock lock(model_mutex);
 		model = p_model;
 		last_inputs = Dictionary();
 		last_method = String();
+		name = p_reload ? registered_name : requested_name.is_empty() ? default_model_name(path) : requested_name;
 	}
-	mcp_server->notify_model_changed(vformat("Loaded model %s.", path));
-	emit_model_loaded(path);
-	_autostart_mcp_server();
+	// Not under model_mutex: the registry's listeners may read this runtime.
+	const String what = p_reload ? vformat("Reloaded model '%s' from %s (the file changed).", name, path)
+								 : vformat("Loaded model '%s' from %s.", name, path);
+	name = ExecuTorchRegistry::get_singleton().put(this, name, what);
+	{
+		MutexLock lock(model_mutex);
+		registered_name = name;
+	}
+	_watch(p_model);
+	if (p_reload) {
+		emit_model_reloaded(path);
+	} else {
+		emit_model_loaded(path);
+	}
 	return true;
 }
 
@@ -49,38 +89,168 @@ bool ExecuTorchRuntime::is_model_loaded() const {
 }
 
 void ExecuTorchRuntime::unload_model() {
+	String name;
 	{
 		MutexLock lock(model_mutex);
 		if (model.is_null()) {
 			return;
 		}
 		model.unref();
+		name = registered_name;
+		registered_name = String();
+		watched_path = String();
 	}
-	mcp_server->notify_model_changed("Unloaded the model.");
+	ExecuTorchRegistry::get_singleton().remove(this, vformat("Unloaded model '%s'.", name));
 }
 
 Ref<ExecuTorchModel> ExecuTorchRuntime::get_model() const {
 	return _current_model();
 }
 
+void ExecuTorchRuntime::set_model_name(const String &p_name) {
+	ERR_FAIL_COND_MSG(!p_name.is_empty() && !ExecuTorchRegistry::is_valid_name(p_name),
+			vformat("The 'model_name' '%s' has characters agents cannot use in a tool name; use letters, digits, '_' and '-' (at most 64).", p_name));
+	bool loaded = false;
+	String path;
+	{
+		MutexLock lock(model_mutex);
+		requested_name = p_name;
+		loaded = model.is_valid();
+		path = loaded ? model->get_source_path() : String();
+	}
+	if (!loaded) {
+		return;
+	}
+	const String wanted = p_name.is_empty() ? default_model_name(path) : p_name;
+	const String name = ExecuTorchRegistry::get_singleton().put(this, wanted, vformat("Renamed a model to '%s'.", wanted));
+	MutexLock lock(model_mutex);
+	registered_name = name;
+}
+
+String ExecuTorchRuntime::get_model_name() const {
+	MutexLock lock(model_mutex);
+	return model.is_valid() ? registered_name : requested_name;
+}
+
+// --- Hot reload ---------------------------------------------------------------
+
+ExecuTorchRuntime::FileStamp ExecuTorchRuntime::_stamp_of(const String &p_path) {
+	FileStamp stamp;
+	struct stat info;
+	if (stat(p_path.utf8().get_data(), &info) == 0) {
+		stamp.valid = true;
+		stamp.mtime_nsec = (int64_t)info.st_mtim.tv_sec * 1000000000 + info.st_mtim.tv_nsec;
+		stamp.size = info.st_size;
+		stamp.inode = info.st_ino;
+	}
+	return stamp;
+}
+
+void ExecuTorchRuntime::_watch(const Ref<ExecuTorchModel> &p_model) {
+	String path;
+	if (executorch_hot_reload_enabled()) {
+		const String source = p_model->get_source_path();
+		const bool in_pack = PackedData::get_singleton() && !PackedData::get_singleton()->is_disabled() &&
+				PackedData::get_singleton()->has_path(source);
+		const String disk_path = ProjectSettings::get_singleton()->globalize_path(source);
+		if (!in_pack && disk_path.is_absolute_path()) {
+			path = disk_path;
+		}
+	}
+	const FileStamp stamp = path.is_empty() ? FileStamp() : _stamp_of(path);
+	{
+		MutexLock lock(model_mutex);
+		watched_path = path;
+		loaded_stamp = stamp;
+		pending_stamp = FileStamp();
+	}
+	// One process-wide poll on the main loop's frames, connected the first time
+	// a model is watched.
+	static std::atomic<bool> connected{ false };
+	SceneTree *tree = SceneTree::get_singleton();
+	if (!path.is_empty() && tree && !connected.exchange(true)) {
+		tree->connect("process_frame", callable_mp_static(&ExecuTorchRuntime::_poll_hot_reload));
+	}
+}
+
+void ExecuTorchRuntime::_poll_hot_reload() {
+	static uint64_t last_poll = 0;
+	const uint64_t now = OS::get_singleton()->get_ticks_msec();
+	if (now - last_poll < HOT_RELOAD_POLL_MSEC) {
+		return;
+	}
+	last_poll = now;
+	for (const ExecuTorchRegistry::Entry &entry : ExecuTorchRegistry::get_singleton().entries()) {
+		entry.runtime->_check_file_changed();
+	}
+}
+
+// On the main thread, between frames: a reload never runs during a GDScript
+// call, and a call already running on another thread keeps its old program.
+void ExecuTorchRuntime::_check_file_changed() {
+	String path;
+	String source;
+	FileStamp loaded_as;
+	FileStamp pending;
+	{
+		MutexLock lock(model_mutex);
+		if (watched_path.is_empty() || model.is_null()) {
+			return;
+		}
+		path = watched_path;
+		source = model->get_source_path();
+		loaded_as = loaded_stamp;
+		pending = pending_stamp;
+	}
+	const FileStamp now = _stamp_of(path);
+	if (now == loaded_as) {
+		MutexLock lock(model_mutex);
+		pending_stamp = FileStamp();
+		return;
+	}
+	if (!(now == pending)) {
+		// Changed, maybe still being written: reload once it holds still for a poll.
+		MutexLock lock(model_mutex);
+		pending_stamp = now;
+		return;
+	}
+	{
+		MutexLock lock(model_mutex);
+		loaded_stamp = now; // tried once per change, whatever the outcome
+		pending_stamp = FileStamp();
+	}
+	Ref<ExecuTorchModel> fresh;
+	fresh.instantiate();
+	if (!fresh->load_from_file(source)) {
+		ERR_PRINT(vformat("Hot reload: '%s' changed on disk but does not load (the reason is above); the program loaded before stays in use.", source));
+		return;
+	}
+	_use_model(fresh, true);
+}
+
 // --- Inference ----------------------------------------------------------------
 
-Dictionary ExecuTorchRuntime::run_inference(const Dictionary &p_inputs, const String &p_method) {
+String ExecuTorchRuntime::infer(const Dictionary &p_inputs, const String &p_method, Dictionary &r_outputs) {
 	const Ref<ExecuTorchModel> current = _current_model();
 	if (current.is_null() || !current->is_loaded()) {
 		failed_inferences.increment();
-		ERR_FAIL_V_MSG(Dictionary(), "No model is loaded. Call load_model_from_file() first.");
+		return "No model is loaded. Call load_model_from_file() first.";
 	}
-	Dictionary outputs;
 	uint64_t execute_nsec = 0;
-	const String error = current->run(p_method, p_inputs, outputs, execute_nsec);
+	const String error = current->run(p_method, p_inputs, r_outputs, execute_nsec);
 	_count_inference(error, execute_nsec);
-	ERR_FAIL_COND_V_MSG(!error.is_empty(), Dictionary(), error);
-	{
+	if (error.is_empty()) {
 		MutexLock lock(model_mutex);
 		last_inputs = p_inputs;
 		last_method = p_method;
 	}
+	return error;
+}
+
+Dictionary ExecuTorchRuntime::run_inference(const Dictionary &p_inputs, const String &p_method) {
+	Dictionary outputs;
+	const String error = infer(p_inputs, p_method, outputs);
+	ERR_FAIL_COND_V_MSG(!error.is_empty(), Dictionary(), error);
 	return outputs;
 }
 
@@ -101,7 +271,7 @@ int64_t ExecuTorchRuntime::run_inference_async(const Dictionary &p_inputs, const
 	ERR_FAIL_COND_V_MSG(current.is_null(), -1, "No model is loaded. Call load_model_from_file() first.");
 	AsyncRequest *request = memnew(AsyncRequest);
 	request->runtime_id = get_instance_id();
-	request->model = current; // keeps the model alive even if it is unloaded meanwhile
+	request->model = current; // keeps the model alive even if it is unloaded or reloaded meanwhile
 	request->inputs = p_inputs.duplicate(true);
 	request->method = p_method;
 	// Held across add_native_task, so the delivery (main thread) always finds
@@ -152,8 +322,9 @@ int64_t ExecuTorchRuntime::get_pending_requests() const {
 
 // --- Benchmark and threads --------------------------------------------------------
 
-Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_method) {
+Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_method, double p_time_budget_ms) {
 	ERR_FAIL_COND_V_MSG(p_iterations <= 0, Dictionary(), vformat("'iterations' must be positive, not %d.", p_iterations));
+	ERR_FAIL_COND_V_MSG(!(p_time_budget_ms > 0.0), Dictionary(), vformat("'time_budget_ms' must be positive, not %s.", String::num(p_time_budget_ms)));
 	const Ref<ExecuTorchModel> current = _current_model();
 	ERR_FAIL_COND_V_MSG(current.is_null(), Dictionary(), "No model is loaded. Call load_model_from_file() first.");
 	Dictionary inputs;
@@ -163,25 +334,30 @@ Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_me
 	}
 	ERR_FAIL_COND_V_MSG(inputs.is_empty(), Dictionary(), vformat("No inputs for '%s' yet: call run_inference(inputs, \"%s\") once first; benchmark() reuses them.", p_method, p_method));
 	LocalVector<uint64_t> samples;
-	const String error = current->benchmark_run(p_method, inputs, (int)p_iterations, samples);
+	const uint64_t budget_nsec = (uint64_t)MIN(p_time_budget_ms * 1.0e6, 9.0e18);
+	const String error = current->benchmark_run(p_method, inputs, p_iterations, budget_nsec, samples);
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Dictionary(), error);
-	samples.sort();
 	uint64_t total = 0;
 	for (uint64_t sample : samples) {
 		total += sample;
 	}
+	samples.sort();
 	Dictionary result;
-	result["iterations"] = p_iterations;
+	result["iterations"] = (int64_t)samples.size();
 	result["min_us"] = samples[0] / 1000.0;
 	result["median_us"] = samples[samples.size() / 2] / 1000.0;
 	result["p90_us"] = samples[MIN(samples.size() - 1, (uint32_t)(samples.size() * 0.9))] / 1000.0;
 	result["mean_us"] = total / 1000.0 / samples.size();
+	result["stopped_by_time_budget"] = (int64_t)samples.size() < p_iterations;
 	return result;
 }
 
 bool ExecuTorchRuntime::set_thread_count(int64_t p_count) {
-	ERR_FAIL_COND_V_MSG(p_count <= 0, false, vformat("The thread 'count' must be positive, not %d.", p_count));
-	return executorch_set_thread_count((int)p_count);
+	const int processors = OS::get_singleton()->get_processor_count();
+	ERR_FAIL_COND_V_MSG(p_count < 1 || p_count > processors, false,
+			vformat("The thread 'count' must be between 1 and %d (this machine's logical processors), not %d.", processors, p_count));
+	ERR_FAIL_COND_V_MSG(!executorch_set_thread_count((int)p_count), false, "ExecuTorch's thread pool refused to resize.");
+	return true;
 }
 
 int64_t ExecuTorchRuntime::get_thread_count() {
@@ -195,11 +371,12 @@ Dictionary ExecuTorchRuntime::describe_model() const {
 	}
 	Dictionary methods;
 	for (const String &name : current->get_method_names()) {
-		Dictionary method = current->get_method_info(name);
+		Dictionary method = current->describe_method(name);
 		method.erase("name");
 		methods[name] = method;
 	}
 	Dictionary info;
+	info["name"] = get_model_name();
 	info["path"] = current->get_source_path();
 	info["file_size"] = current->get_file_size();
 	info["methods"] = methods;
@@ -218,6 +395,7 @@ Dictionary ExecuTorchRuntime::health_check() const {
 	Dictionary health;
 	health["status"] = loaded ? "ok" : "no_model";
 	health["model_loaded"] = loaded;
+	health["model_name"] = loaded ? get_model_name() : String();
 	health["model_path"] = loaded ? current->get_source_path() : String();
 	health["total_inferences"] = total_inferences.get();
 	health["failed_inferences"] = failed_inferences.get();
@@ -227,68 +405,53 @@ Dictionary ExecuTorchRuntime::health_check() const {
 	return health;
 }
 
-// --- MCP ------------------------------------------------------------------------
+// --- MCP: through the server's service interface ------------------------------------
+
+ExecuTorchMCPService *ExecuTorchRuntime::_mcp_service() {
+	ExecuTorchMCPService *service = ExecuTorchMCPService::get();
+	ERR_FAIL_NULL_V_MSG(service, nullptr, "The MCP server is not available in this process (it is made when the engine starts).");
+	return service;
+}
 
 Array ExecuTorchRuntime::list_mcp_tools() const {
-	return mcp_server->list_tools();
+	ExecuTorchMCPService *service = _mcp_service();
+	return service ? service->list_tools_for(Ref<ExecuTorchRuntime>(const_cast<ExecuTorchRuntime *>(this))) : Array();
 }
 
 Variant ExecuTorchRuntime::call_mcp_tool(const String &p_name, const Dictionary &p_arguments) {
+	ExecuTorchMCPService *service = _mcp_service();
+	if (!service) {
+		return Variant();
+	}
 	String error;
-	const Variant result = mcp_server->call_tool(p_name, p_arguments, error);
+	const Variant result = service->call_tool_for(Ref<ExecuTorchRuntime>(this), p_name, p_arguments, error);
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Variant(), error);
 	return result;
 }
 
 String ExecuTorchRuntime::handle_mcp_message(const String &p_message) {
-	return mcp_server->handle_json(p_message, String());
+	ExecuTorchMCPService *service = _mcp_service();
+	return service ? service->handle_message_for(Ref<ExecuTorchRuntime>(this), p_message) : String();
 }
 
 int64_t ExecuTorchRuntime::start_mcp_server(int64_t p_port, const Dictionary &p_options) {
-	return mcp_server->start_http((int)p_port, p_options);
+	ExecuTorchMCPService *service = _mcp_service();
+	return service ? service->start_http((int)p_port, p_options) : -1;
 }
 
 void ExecuTorchRuntime::stop_mcp_server() {
-	mcp_server->stop_http();
+	if (ExecuTorchMCPService *service = ExecuTorchMCPService::get()) {
+		service->stop_http();
+	}
 }
 
 bool ExecuTorchRuntime::is_mcp_server_running() const {
-	return mcp_server->is_http_running();
+	return get_mcp_server_port() >= 0;
 }
 
 int64_t ExecuTorchRuntime::get_mcp_server_port() const {
-	return mcp_server->get_http_port();
-}
-
-// The whole-game switch: `--executorch-mcp-port=PORT` after `--` on the command
-// line, or the project setting executorch/mcp/autostart (with .../port and
-// .../token). The first runtime that loads a model starts the server.
-void ExecuTorchRuntime::_autostart_mcp_server() {
-	static SafeFlag started_for_game;
-	if (started_for_game.is_set() || is_mcp_server_running()) {
-		return;
-	}
-	int port = -1;
-	for (const String &argument : OS::get_singleton()->get_cmdline_user_args()) {
-		if (argument.begins_with("--executorch-mcp-port=")) {
-			port = argument.get_slice("=", 1).to_int();
-		}
-	}
-	ProjectSettings *settings = ProjectSettings::get_singleton();
-	if (port < 0 && settings && bool(settings->get_setting("executorch/mcp/autostart", false))) {
-		port = settings->get_setting("executorch/mcp/port", 0);
-	}
-	if (port < 0) {
-		return;
-	}
-	Dictionary options;
-	const String token = settings ? String(settings->get_setting("executorch/mcp/token", "")) : String();
-	if (!token.is_empty()) {
-		options["token"] = token;
-	}
-	if (start_mcp_server(port, options) >= 0) {
-		started_for_game.set();
-	}
+	ExecuTorchMCPService *service = ExecuTorchMCPService::get();
+	return service ? service->get_http_port() : -1;
 }
 
 // --- Performance counters ---------------------------------------------------------
@@ -311,15 +474,18 @@ double ExecuTorchRuntime::get_last_inference_time() const {
 	return last_inference_nsec.get() / 1.0e6;
 }
 
-ExecuTorchRuntime::ExecuTorchRuntime() {
-	mcp_server.instantiate();
-	mcp_server->set_target(this);
-}
+ExecuTorchRuntime::ExecuTorchRuntime() = default;
 
 ExecuTorchRuntime::~ExecuTorchRuntime() {
-	// The server's threads call into this object: stop them while it is whole.
-	mcp_server->stop_http();
-	mcp_server->set_target(nullptr);
+	// Out of the registry first: from here on no agent can reach this runtime.
+	String name;
+	{
+		MutexLock lock(model_mutex);
+		name = model.is_valid() ? registered_name : String();
+	}
+	if (!name.is_empty()) {
+		ExecuTorchRegistry::get_singleton().remove(this, vformat("Model '%s' is gone (its runtime was freed).", name));
+	}
 	// Running requests hold their model, not this object; wait for them so no
 	// task outlives its owner. Their queued results find no runtime and are dropped.
 	LocalVector<WorkerThreadPool::TaskID> tasks;

@@ -94,10 +94,7 @@ void emit_to_godot(et_timestamp_t p_timestamp, et_pal_log_level_t p_level, const
 } // namespace
 
 void initialize_executorch_support() {
-	// The whole-game MCP switch (see ExecuTorchRuntime::_autostart_mcp_server).
-	GLOBAL_DEF("executorch/mcp/autostart", false);
-	GLOBAL_DEF(PropertyInfo(Variant::INT, "executorch/mcp/port", PROPERTY_HINT_RANGE, "0,65535"), 0);
-	GLOBAL_DEF(PropertyInfo(Variant::STRING, "executorch/mcp/token", PROPERTY_HINT_PASSWORD), "");
+	GLOBAL_DEF("executorch/hot_reload/enabled", true);
 
 	executorch::runtime::runtime_init();
 	route_to_godot.store(true);
@@ -131,6 +128,15 @@ void uninitialize_executorch_support() {
 
 ExecuTorchStats &executorch_stats() {
 	return stats;
+}
+
+bool executorch_hot_reload_enabled() {
+#ifdef DEBUG_ENABLED
+	ProjectSettings *settings = ProjectSettings::get_singleton();
+	return settings && bool(settings->get_setting("executorch/hot_reload/enabled", true));
+#else
+	return false; // release builds never watch their files
+#endif
 }
 
 int executorch_thread_count() {

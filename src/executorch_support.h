@@ -23,6 +23,10 @@ struct ExecuTorchStats {
 };
 ExecuTorchStats &executorch_stats();
 
+// Hot reload (ExecuTorchRuntime): on in debug builds unless the project setting
+// executorch/hot_reload/enabled is false; never in release builds.
+bool executorch_hot_reload_enabled();
+
 // ExecuTorch's CPU thread pool (used by XNNPACK and the optimized kernels).
 int executorch_thread_count();
 bool executorch_set_thread_count(int p_count);
