@@ -1,10 +1,14 @@
-"""Benchmark: MCP tools/call run_inference over loopback HTTP vs the in-process
-call_mcp_tool baseline, measured in one run.
+"""Benchmark: an MCP tools/call of the linear model's tool, with two models
+loaded, over four paths measured in one run: a 2025 session over loopback HTTP
+(the baseline), a stateless 2026-07-28 call over HTTP, the stdio round trip,
+and the in-process call_mcp_tool from GDScript.
 
     .venv/bin/python benchmarks/bench_mcp.py [--godot bin/godot.linuxbsd.template_debug.x86_64]
 
-Prints p50/p99 round-trip latency from one keep-alive client, calls per second
-from 1 and from 8 concurrent clients, and the ratios to the in-process call.
+The network paths run interleaved, round by round in rotating order, so drift
+of this noisy machine hits them alike; each reports p50/p99 over every call,
+its fastest batch, and the median of its per-round ratio to the 2025 path.
+Then calls per second from 1 and from 8 concurrent 2025 clients.
 Not a test: nothing is asserted about speed.
 """
 
@@ -28,39 +32,77 @@ sys.path.insert(0, str(REPO_ROOT))
 from model_tools import export_model  # noqa: E402
 from tools.godot_project import DEFAULT_ENGINE, create_project, parse_bench_line  # noqa: E402
 
-CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "run_inference", "arguments": {"inputs": {"input_0": [2.5]}}}}
+TOOL = "linear.forward"
+ARGUMENTS = {"input_0": [2.5]}
+META_2026 = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
 
 
-def _session(port: int) -> tuple[http.client.HTTPConnection, dict]:
-    connection = http.client.HTTPConnection("127.0.0.1", port)
-    connection.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}}}), headers={"Content-Type": "application/json"})
-    response = connection.getresponse()
-    response.read()
-    headers = {"Content-Type": "application/json", "Mcp-Session-Id": response.getheader("Mcp-Session-Id"),
-               "MCP-Protocol-Version": "2025-11-25"}
-    return connection, headers
+class Http2025:
+    name = "HTTP, 2025 session"
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port)
+        self.connection.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}}}), headers={"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        response.read()
+        self.headers = {"Content-Type": "application/json", "Mcp-Session-Id": response.getheader("Mcp-Session-Id"),
+                        "MCP-Protocol-Version": "2025-11-25"}
+        self.body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": TOOL, "arguments": ARGUMENTS}})
+
+    def call(self) -> dict:
+        self.connection.request("POST", "/mcp", body=self.body, headers=self.headers)
+        return json.loads(self.connection.getresponse().read())
 
 
-def _call(connection: http.client.HTTPConnection, headers: dict, body: str) -> None:
-    connection.request("POST", "/mcp", body=body, headers=headers)
-    reply = json.loads(connection.getresponse().read())
+class Http2026(Http2025):
+    name = "HTTP, 2026-07-28 stateless"
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port)
+        self.headers = {"Content-Type": "application/json", "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
+                        "Mcp-Name": TOOL}
+        self.body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                "params": {"name": TOOL, "arguments": ARGUMENTS, "_meta": META_2026}})
+
+
+class Stdio:
+    name = "stdio"
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process = process
+        self.line = (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                                 "params": {"name": TOOL, "arguments": ARGUMENTS, "_meta": META_2026}}) + "\n").encode()
+
+    def call(self) -> dict:
+        self.process.stdin.write(self.line)
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+
+def _checked(path, reply: dict) -> None:
     if reply["result"]["structuredContent"]["output_0"][0] != 8.0:
-        raise SystemExit(f"wrong answer: {reply}")
+        raise SystemExit(f"{path.name}: wrong answer {reply}")
 
 
-def latencies(port: int, calls: int) -> list[float]:
-    connection, headers = _session(port)
-    body = json.dumps(CALL)
-    for _ in range(200):
-        _call(connection, headers, body)
-    samples = []
-    for _ in range(calls):
-        start = time.perf_counter_ns()
-        _call(connection, headers, body)
-        samples.append((time.perf_counter_ns() - start) / 1000.0)
-    return sorted(samples)
+def interleaved(paths: list, rounds: int, batch: int) -> dict[str, dict]:
+    """Per path: every call's latency (us) and each round's batch mean."""
+    for path in paths:  # warm up connections, caches and the models
+        for _ in range(200):
+            _checked(path, path.call())
+    samples = {path.name: [] for path in paths}
+    batches = {path.name: [] for path in paths}
+    for round_index in range(rounds):
+        order = paths[round_index % len(paths):] + paths[:round_index % len(paths)]
+        for path in order:
+            started_batch = time.perf_counter_ns()
+            for _ in range(batch):
+                start = time.perf_counter_ns()
+                reply = path.call()
+                samples[path.name].append((time.perf_counter_ns() - start) / 1000.0)
+            batches[path.name].append((time.perf_counter_ns() - started_batch) / 1000.0 / batch)
+            _checked(path, reply)
+    return {name: {"samples": sorted(samples[name]), "batches": batches[name]} for name in samples}
 
 
 def throughput(port: int, clients: int, seconds: float) -> float:
@@ -68,10 +110,9 @@ def throughput(port: int, clients: int, seconds: float) -> float:
     stop = time.monotonic() + seconds
 
     def run(index: int) -> None:
-        connection, headers = _session(port)
-        body = json.dumps(CALL)
+        path = Http2025(port)
         while time.monotonic() < stop:
-            _call(connection, headers, body)
+            _checked(path, path.call())
             counts[index] += 1
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
@@ -86,36 +127,49 @@ def throughput(port: int, clients: int, seconds: float) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
-    parser.add_argument("--calls", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         project = Path(work)
         create_project(project, (Path(__file__).with_name("mcp_serve.gd"), Path(__file__).with_name("bench_timing.gd")))
         export_model("linear", project / "linear.pte")
+        export_model("two_io", project / "two_io.pte")
         stop = project / "stop"
-        engine = subprocess.Popen([str(args.godot), "--headless", "--path", str(project), "--script", "res://mcp_serve.gd"],
-                                  stdout=subprocess.PIPE, text=True, env={**os.environ, "BENCH_STOP": str(stop)})
+        environment = {**os.environ, "BENCH_STOP": str(stop)}
+        command = [str(args.godot), "--headless", "--path", str(project), "--script", "res://mcp_serve.gd"]
+        engine = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=environment)
+        stdio = subprocess.Popen(command + ["--", "--executorch-mcp-stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, env={**environment, "BENCH_NO_HTTP": "1"})
         try:
             baseline = parse_bench_line(next(line for line in engine.stdout if line.startswith("BENCH ")))
             port = baseline["port"]
-            samples = latencies(port, args.calls)
+            paths = [Http2025(port), Http2026(port), Stdio(stdio)]
+            measured = interleaved(paths, args.rounds, args.batch)
             one = throughput(port, 1, args.seconds)
             eight = throughput(port, 8, args.seconds)
         finally:
             stop.touch()
+            stdio.stdin.close()
             engine.wait(timeout=30)
-    p50 = statistics.median(samples)
-    p99 = samples[int(len(samples) * 0.99)]
+            stdio.wait(timeout=30)
+    base = Http2025.name
     in_process = baseline["in_process_call_mcp_tool_us"]
-    print(f"MCP tools/call run_inference on the linear model, loopback HTTP, one run ({args.calls} calls):")
-    print(f"  in-process call_mcp_tool from GDScript (baseline): {in_process:9.2f} us")
-    print(f"  HTTP round trip p50:                               {p50:9.2f} us  ({p50 / in_process:.0f}x baseline)")
-    print(f"  HTTP round trip p99:                               {p99:9.2f} us  ({p99 / in_process:.0f}x baseline)")
-    print(f"  calls/s, 1 client:                                 {one:9.0f}")
-    print(f"  calls/s, 8 clients:                                {eight:9.0f}  ({eight / one:.2f}x one client)")
-    print(f"  in-process calls/s equivalent:                     {1e6 / in_process:9.0f}")
-    print(json.dumps({"in_process_us": in_process, "p50_us": p50, "p99_us": p99, "calls_per_s_1": one, "calls_per_s_8": eight}))
+    print(f"MCP tools/call {TOOL} with {baseline['models']} models loaded, one run "
+          f"({args.rounds} rounds x {args.batch} calls per path, interleaved):")
+    print(f"  {'path':28s} {'p50 us':>9s} {'p99 us':>9s} {'fastest batch':>14s} {'ratio to 2025 (median of rounds)':>34s}")
+    report = {"in_process_us": in_process, "models": baseline["models"]}
+    for name, data in measured.items():
+        samples = data["samples"]
+        p50, p99 = statistics.median(samples), samples[int(len(samples) * 0.99)]
+        ratio = statistics.median(b / base_batch for b, base_batch in zip(data["batches"], measured[base]["batches"]))
+        print(f"  {name:28s} {p50:9.1f} {p99:9.1f} {min(data['batches']):14.1f} {ratio:34.2f}")
+        report[name] = {"p50_us": p50, "p99_us": p99, "fastest_batch_us": min(data["batches"]), "ratio_to_2025": ratio}
+    print(f"  {'in-process call_mcp_tool':28s} {in_process:9.2f}   (GDScript, the floor)")
+    print(f"  calls/s, 1 client: {one:.0f};  8 clients: {eight:.0f} ({eight / one:.2f}x one client)")
+    report.update(calls_per_s_1=one, calls_per_s_8=eight)
+    print(json.dumps(report))
     return 0
 
 

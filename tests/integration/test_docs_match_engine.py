@@ -38,3 +38,5 @@ def test_doc_classes_match_classdb(godot_bin: Path):
             assert doc.find("description").text.strip(), f"{where} has no description"
         assert sorted(s.get("name") for s in root.iter("signal")) == sorted(registered["signals"]), name
         assert sorted(c.get("name") for c in root.iter("constant")) == sorted(registered["constants"]), name
+        assert sorted(m.get("name") for m in root.iter("member")) == sorted(registered["properties"]), name
+    assert engine["ExecuTorchMCPServer"]["singleton"], "ExecuTorchMCPServer is an engine singleton"

@@ -29,10 +29,9 @@ EXPECTED_ERRORS = [
     "'input_0' is a String; pass an Array of numbers, a packed numeric array or an ExecuTorchTensor.",
     "'input_0' is a Dictionary; pass an Array",
     "The model has no method 'no_such_method'; its methods are: forward.",
-    "Unknown MCP tool 'no_such_tool'; the tools are: get_model_info, health_check, run_inference, model_forward.",
-    "MCP tool 'run_inference' needs argument 'inputs'.",
+    "Unknown MCP tool 'no_such_tool'; the tools are: get_model_info, health_check, list_models, run_inference, linear.forward.",
     "Argument 'inputs' of MCP tool 'run_inference' must be a Dictionary, not a String.",
-    "MCP tool 'run_inference' has no argument 'bogus'.",
+    "MCP tool 'run_inference' has no argument 'bogus'. Model inputs are named input_0, input_1, ..., at the top level or inside 'inputs'.",
     "The program has no method 'nope'; its methods are: forward.",
     "No program is loaded. Call load_from_file() first.",
 ]
@@ -59,7 +58,7 @@ EXPECTED_TENSOR_ERRORS = [
     "Request 1: 'input_0'[0] is a String; inputs must be numbers.",
     "No inputs for 'forward' yet: call run_inference(inputs, \"forward\") once first",
     "'iterations' must be positive, not 0.",
-    "The thread 'count' must be positive, not 0.",
+    "The thread 'count' must be between 1 and ",
 ]
 
 SUITES = sorted(path.name for path in (PROJECT / "suites").glob("test_*.gd"))
@@ -118,18 +117,21 @@ def test_command_line_switch_starts_the_mcp_server(godot_bin: Path, tmp_path: Pa
     (project / "main.gd").write_text(
         "extends SceneTree\n"
         "func _initialize():\n"
+        "\tprint('AT START ', ExecuTorchMCPServer.is_running(), ' ', ExecuTorchMCPServer.get_port() > 0)\n"
         "\tvar runtime := ExecuTorchRuntime.new()\n"
-        "\tprint('BEFORE ', runtime.is_mcp_server_running())\n"
         "\truntime.load_model_from_file('res://linear.pte')\n"
-        "\tprint('AFTER ', runtime.is_mcp_server_running(), ' ', runtime.get_mcp_server_port() > 0)\n"
+        "\tprint('RUNTIME SEES ', runtime.is_mcp_server_running(), ' ', ExecuTorchMCPServer.get_model_names())\n"
         "\tquit()\n"
     )
     with_switch = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd", "--", "--executorch-mcp-port=0"])
-    assert "BEFORE false" in with_switch.stdout and "AFTER true true" in with_switch.stdout, with_switch.output
+    assert "AT START true true" in with_switch.stdout, with_switch.output  # the whole game's server, before any model
+    assert "RUNTIME SEES true [\"linear\"]" in with_switch.stdout, with_switch.output
     assert "MCP server listening on http://127.0.0.1:" in with_switch.stdout
     without = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd"])
-    assert "AFTER false false" in without.stdout, without.output
+    assert "AT START false false" in without.stdout, without.output
+    bad = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd", "--", "--executorch-mcp-port=http"])
+    assert "--executorch-mcp-port= takes a port number from 0 (any free port) to 65535, not 'http'." in bad.stderr
     # The project setting does the same without a command-line switch.
     (project / "project.godot").write_text("config_version=5\n\n[executorch]\n\nmcp/autostart=true\nmcp/port=0\n")
     with_setting = run_engine(godot_bin, ["--path", str(project), "--script", "res://main.gd"])
-    assert "AFTER true true" in with_setting.stdout, with_setting.output
+    assert "AT START true true" in with_setting.stdout, with_setting.output

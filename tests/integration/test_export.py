@@ -111,8 +111,8 @@ def test_exported_game_runs_elsewhere_and_predicts(exported_game):
     run = _run([folder / "linear_game.x86_64", "--headless"], timeout=120, cwd=folder.parent)
     assert "GAME FINISHED" in run.stdout, f"exit {run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert run.returncode == 0
-    for line in ("load_model_from_file: 0 -> 3", "load_model_from_file: 1 -> 5", "load_model_from_file: 2.5 -> 8",
-                 "memory-mapped: false", "exported model: res://models/linear.pte", "@export model: -1.0 -> 1"):
+    for line in ("load_model_from_file: 0.0 -> 3.0", "load_model_from_file: 1.0 -> 5.0", "load_model_from_file: 2.5 -> 8.0",
+                 "memory-mapped: false", "exported model: res://models/linear.pte", "@export model: -1.0 -> 1.0"):
         assert line in run.stdout, f"missing {line!r} in:\n{run.stdout}"
     assert "ERROR" not in run.stderr, run.stderr[-3000:]
 
@@ -120,7 +120,7 @@ def test_exported_game_runs_elsewhere_and_predicts(exported_game):
 def test_ldd_resolves_every_executorch_library_inside_the_exported_folder(exported_game):
     folder, _ = exported_game
     ldd = _run(["ldd", folder / "linear_game.x86_64"]).stdout
-    resolved = dict(re.findall(r"^\s*(libexecutorch\S*\.so)\s+=>\s+(\S+)", ldd, re.M))
+    resolved = dict(re.findall(r"^\s*(libexecutorch\S*\.so)\s+=>\s+(.+?)\s+\(0x[0-9a-f]+\)$", ldd, re.M))
     assert sorted(resolved) == sorted(LIBRARIES), ldd
     for library, path in resolved.items():
         assert Path(path).parent.resolve() == folder.resolve(), f"{library} resolves to {path}, outside the game:\n{ldd}"

@@ -21,6 +21,10 @@ func _initialize() -> void:
 			"signals": ClassDB.class_get_signal_list(name, true).map(func(s: Dictionary) -> String: return s["name"]),
 			"constants": Array(ClassDB.class_get_integer_constant_list(name, true)),
 			"parent": ClassDB.get_parent_class(name),
+			"properties": ClassDB.class_get_property_list(name, true).filter(
+					func(p: Dictionary) -> bool: return p["usage"] & PROPERTY_USAGE_EDITOR or p["usage"] & PROPERTY_USAGE_SCRIPT_VARIABLE or p["usage"] & PROPERTY_USAGE_STORAGE
+			).map(func(p: Dictionary) -> String: return p["name"]),
+			"singleton": Engine.has_singleton(name),
 		}
 	print("API " + JSON.stringify(api))
 	quit(0)

@@ -81,13 +81,25 @@ func test_benchmark_and_threads() -> void:
 	check_equal(stats.get("iterations"), 200, "iterations")
 	check(stats.get("min_us", -1.0) > 0.0 and stats["min_us"] <= stats["median_us"] and stats["median_us"] <= stats["p90_us"],
 			"min <= median <= p90: %s" % stats)
+	check_equal(stats.get("stopped_by_time_budget"), false, "200 iterations fit the default budget")
 	check_equal(runtime.benchmark(0), {}, "zero iterations")
+	check_equal(runtime.benchmark(10, "forward", 0.0), {}, "a zero time budget")
+	var started := Time.get_ticks_msec()
+	var bounded := runtime.benchmark(1000000000, "forward", 200.0)
+	var took := Time.get_ticks_msec() - started
+	check(took < 1000, "a billion iterations stop at the 200 ms budget (took %d ms)" % took)
+	check(bounded.get("stopped_by_time_budget", false) and bounded["iterations"] > 0 and bounded["iterations"] < 1000000000,
+			"the budget stopped it: %s" % bounded)
 	var threads := ExecuTorchRuntime.get_thread_count()
 	check(threads >= 1, "thread count %d" % threads)
 	check(ExecuTorchRuntime.set_thread_count(1), "set_thread_count(1)")
 	check_equal(ExecuTorchRuntime.get_thread_count(), 1, "one thread")
+	check(ExecuTorchRuntime.set_thread_count(OS.get_processor_count()), "as many threads as processors")
 	check(ExecuTorchRuntime.set_thread_count(threads), "restore")
 	check(not ExecuTorchRuntime.set_thread_count(0), "zero threads refused")
+	check(not ExecuTorchRuntime.set_thread_count(OS.get_processor_count() + 1), "more threads than processors refused")
+	check(not ExecuTorchRuntime.set_thread_count(100000), "100000 threads refused")
+	check_equal(ExecuTorchRuntime.get_thread_count(), threads, "a refused count changes nothing")
 
 
 func test_performance_monitors() -> void:
