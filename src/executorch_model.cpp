@@ -12,8 +12,17 @@
 #include <executorch/extension/module/module.h>
 #include <executorch/extension/tensor/tensor.h>
 
+#include "pte/pte_validator.h"
+
+#include <executorch/runtime/core/hierarchical_allocator.h>
+
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <limits>
 
 #include <algorithm>
 #include <cerrno>
@@ -70,6 +79,102 @@ struct ExecuTorchModel::MethodState {
 	// any more is refilled by the next call instead of allocating a new object:
 	// a loop that drops its results reuses the same tensors.
 	LocalVector<Ref<ExecuTorchTensor>> output_tensors;
+};
+
+// The program's bytes for the model's lifetime, read by ExecuTorch in place
+// (BufferDataLoader): a private read-only mapping of a plain file, or a
+// 64-byte-aligned copy (ExecuTorch wants 16) of a file inside a .pck or of any
+// file while hot reload may rewrite it.
+struct ExecuTorchModel::ProgramBytes {
+	const uint8_t *data = nullptr;
+	size_t size = 0;
+	void *mapping = nullptr;
+	uint8_t *copy = nullptr;
+
+	String map(const String &p_disk_path) {
+		const int fd = open(p_disk_path.utf8().get_data(), O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			return String::utf8(strerror(errno)) + ".";
+		}
+		struct stat info;
+		if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+			close(fd);
+			return "it is not a regular file.";
+		}
+		size = (size_t)info.st_size;
+		if (size > 0) {
+			mapping = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+		}
+		close(fd);
+		if (size > 0 && mapping == MAP_FAILED) {
+			mapping = nullptr;
+			return vformat("it cannot be memory-mapped (%s).", String::utf8(strerror(errno)));
+		}
+		data = static_cast<const uint8_t *>(mapping);
+		return String();
+	}
+
+	String read(const String &p_path) {
+		Ref<FileAccess> file = FileAccess::open(p_path, FileAccess::READ);
+		if (file.is_null()) {
+			return vformat("%s.", error_names[FileAccess::get_open_error()]);
+		}
+		const uint64_t length = file->get_length();
+		if (length > (uint64_t)std::numeric_limits<int64_t>::max() / 2) {
+			return "it is too large.";
+		}
+		if (posix_memalign(reinterpret_cast<void **>(&copy), 64, MAX(length, (uint64_t)64)) != 0) {
+			copy = nullptr;
+			return vformat("there is no memory for its %s.", String::humanize_size(length));
+		}
+		size = (size_t)file->get_buffer(copy, length);
+		data = copy;
+		return size == length ? String() : String("it could not be read to its end.");
+	}
+
+	~ProgramBytes() {
+		if (mapping) {
+			munmap(mapping, size);
+		}
+		free(copy);
+	}
+};
+
+// One method's memory-planned buffers, sized from its metadata, allocated
+// without exceptions (the validator has already bounded their sum), and the
+// allocator ExecuTorch plans tensors into.
+struct ExecuTorchModel::PlannedMemory {
+	std::vector<uint8_t *> buffers;
+	std::vector<executorch::runtime::Span<uint8_t>> spans;
+	std::unique_ptr<executorch::runtime::HierarchicalAllocator> allocator;
+
+	String allocate(Program &p_program, const std::string &p_method) {
+		auto meta = p_program.method_meta(p_method.c_str());
+		if (!meta.ok()) {
+			return "ExecuTorch has no metadata for it.";
+		}
+		for (size_t i = 0; i < meta->num_memory_planned_buffers(); i++) {
+			auto size = meta->memory_planned_buffer_size(i);
+			if (!size.ok() || size.get() < 0) {
+				return vformat("its planned buffer %d has no valid size.", (int64_t)i);
+			}
+			uint8_t *buffer = static_cast<uint8_t *>(std::malloc(MAX((size_t)size.get(), (size_t)1)));
+			if (!buffer) {
+				return vformat("there is no memory for its planned buffer %d (%s).", (int64_t)i, String::humanize_size(size.get()));
+			}
+			buffers.push_back(buffer);
+			spans.emplace_back(buffer, (size_t)size.get());
+		}
+		allocator = std::make_unique<executorch::runtime::HierarchicalAllocator>(
+				executorch::runtime::Span<executorch::runtime::Span<uint8_t>>(spans.data(), spans.size()));
+		return String();
+	}
+
+	~PlannedMemory() {
+		for (uint8_t *buffer : buffers) {
+			std::free(buffer);
+		}
+	}
 };
 
 namespace {
@@ -486,48 +591,59 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	}
 	const bool mappable = on_disk && !executorch_hot_reload_enabled();
 
-	Ref<FileAccess> file = FileAccess::open(p_path, FileAccess::READ);
-	ERR_FAIL_COND_V_MSG(file.is_null(), false, vformat("Cannot open '%s' (%s).", p_path, error_names[FileAccess::get_open_error()]));
-	const int64_t file_size = file->get_length();
+	// The bytes are read (or mapped) once here; the validator checks exactly
+	// these bytes, and ExecuTorch then reads the same ones in place. Loading
+	// into locals first keeps the previous program when anything fails.
+	std::unique_ptr<ProgramBytes> loaded_bytes = std::make_unique<ProgramBytes>();
+	const String read_error = mappable ? loaded_bytes->map(disk_path) : loaded_bytes->read(p_path);
+	ERR_FAIL_COND_V_MSG(!read_error.is_empty(), false, vformat("Cannot read '%s': %s", p_path, read_error));
+	const int64_t file_size = (int64_t)loaded_bytes->size;
 	ERR_FAIL_COND_V_MSG(file_size < PTE_IDENTIFIER_OFFSET + 4, false,
 			vformat("'%s' is %d bytes long, too short to be an ExecuTorch program (.pte).", p_path, file_size));
-	uint8_t header[PTE_IDENTIFIER_OFFSET + 2];
-	file->get_buffer(header, sizeof(header));
-	ERR_FAIL_COND_V_MSG(header[PTE_IDENTIFIER_OFFSET] != 'E' || header[PTE_IDENTIFIER_OFFSET + 1] != 'T', false,
+	const uint8_t *data = loaded_bytes->data;
+	ERR_FAIL_COND_V_MSG(data[PTE_IDENTIFIER_OFFSET] != 'E' || data[PTE_IDENTIFIER_OFFSET + 1] != 'T', false,
 			vformat("'%s' is not an ExecuTorch program (.pte): its header lacks the 'ET' identifier. Export the model with ExecuTorch (`python -m model_tools export`).", p_path));
 
-	// Load into locals first, so a failure keeps the previously loaded program.
-	PackedByteArray bytes;
-	std::unique_ptr<Module> loaded_module;
-	if (mappable) {
-		loaded_module = std::make_unique<Module>(std::string(disk_path.utf8().get_data()), Module::LoadMode::Mmap);
-	} else {
-		file->seek(0);
-		bytes = file->get_buffer(file_size);
-		ERR_FAIL_COND_V_MSG(bytes.size() != file_size, false, vformat("Cannot read all of '%s'.", p_path));
-		loaded_module = std::make_unique<Module>(std::make_unique<BufferDataLoader>(bytes.ptr(), bytes.size()));
-	}
-	file.unref();
-	// InternalConsistency checks the whole flatbuffer, so a truncated or
-	// corrupted file fails here instead of crashing at inference time.
+	// ExecuTorch's prebuilt runtime trusts a program's meaning (indices,
+	// argument kinds, sizes, delegate payloads) and aborts or crashes on a
+	// corrupt one; the module's own checks refuse those first (src/pte/).
+	const std::string problem = pte::validate_program(data, loaded_bytes->size, executorch_program_limits());
+	ERR_FAIL_COND_V_MSG(!problem.empty(), false,
+			vformat("'%s' is not a program this engine can run safely, so it was not loaded: %s", p_path, String::utf8(problem.c_str())));
+
+	std::unique_ptr<Module> loaded_module = std::make_unique<Module>(std::make_unique<BufferDataLoader>(data, loaded_bytes->size));
 	const ETError load_error = loaded_module->load(Program::Verification::InternalConsistency);
 	ERR_FAIL_COND_V_MSG(load_error != ETError::Ok, false,
 			vformat("ExecuTorch cannot load '%s': %s (error 0x%x). The file is truncated, corrupted or from an incompatible ExecuTorch version; re-export it.",
 					p_path, executorch::runtime::to_string(load_error), (int)load_error));
 
-	auto names = loaded_module->method_names();
-	ERR_FAIL_COND_V_MSG(!names.ok(), false, vformat("ExecuTorch cannot list the methods of '%s'.", p_path));
-	std::vector<std::string> sorted_names(names->begin(), names->end());
+	// The program's own API reports a bad method name as an error (Module's
+	// method_names() would abort on one).
+	const std::shared_ptr<Program> program = loaded_module->program();
+	std::vector<std::string> sorted_names;
+	for (size_t i = 0; program && i < program->num_methods(); i++) {
+		auto name = program->get_method_name(i);
+		ERR_FAIL_COND_V_MSG(!name.ok(), false, vformat("ExecuTorch cannot read the name of method %d of '%s'.", (int64_t)i, p_path));
+		sorted_names.push_back(name.get());
+	}
+	ERR_FAIL_COND_V_MSG(sorted_names.empty(), false, vformat("'%s' has no methods to run; re-export the model.", p_path));
 	std::sort(sorted_names.begin(), sorted_names.end());
 	PackedStringArray loaded_names;
+	std::vector<std::unique_ptr<PlannedMemory>> loaded_planned;
 	for (const std::string &method_name : sorted_names) {
+		// Planned memory comes from here, not from Module: an allocation that
+		// fails is an error, never an uncaught std::bad_alloc.
+		std::unique_ptr<PlannedMemory> planned = std::make_unique<PlannedMemory>();
+		const String memory_error = planned->allocate(*program, method_name);
+		ERR_FAIL_COND_V_MSG(!memory_error.is_empty(), false, vformat("Cannot load method '%s' of '%s': %s", String::utf8(method_name.c_str()), p_path, memory_error));
 		// Loading every method now turns a missing operator or backend into a
 		// load error with the method's name, not a failure at first inference.
-		const ETError method_error = loaded_module->load_method(method_name);
+		const ETError method_error = loaded_module->load_method(method_name, planned->allocator.get());
 		ERR_FAIL_COND_V_MSG(method_error != ETError::Ok, false,
-				vformat("ExecuTorch cannot load method '%s' of '%s': %s (error 0x%x). The program needs an operator or backend this build does not link.",
+				vformat("ExecuTorch cannot load method '%s' of '%s': %s (error 0x%x). The program needs an operator or backend this build does not link, or is corrupted.",
 						String::utf8(method_name.c_str()), p_path, executorch::runtime::to_string(method_error), (int)method_error));
 		loaded_names.push_back(String::utf8(method_name.c_str()));
+		loaded_planned.push_back(std::move(planned));
 	}
 
 	std::vector<MethodState> loaded_methods(sorted_names.size());
@@ -561,9 +677,12 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 
 	MutexLock lock(module_mutex);
 	MutexLock info_lock(info_mutex);
+	// The old Module goes first: it reads the old bytes and planned memory.
+	module.reset();
 	module = std::move(loaded_module);
+	planned_memory = std::move(loaded_planned);
+	program_bytes = std::move(loaded_bytes);
 	method_states = std::move(loaded_methods);
-	program_bytes = bytes;
 	program_size = file_size;
 	memory_mapped = mappable;
 	method_names = loaded_names;
@@ -836,5 +955,8 @@ Array ExecuTorchModel::execute(const String &p_method, const Array &p_inputs) {
 
 ExecuTorchModel::ExecuTorchModel() = default;
 
-// Defined here, where Module is a complete type, for the unique_ptr.
-ExecuTorchModel::~ExecuTorchModel() = default;
+// Defined here, where Module is a complete type, for the unique_ptr. The
+// Module goes before the bytes and the planned memory it reads.
+ExecuTorchModel::~ExecuTorchModel() {
+	module.reset();
+}

@@ -30,10 +30,13 @@ public:
 	struct MethodState;
 
 private:
-	// The program's bytes. ExecuTorch's BufferDataLoader reads from them for the
-	// model's lifetime, so they are owned here and never written to.
-	// Empty when the file is memory-mapped instead.
-	PackedByteArray program_bytes;
+	// The program's bytes (mapped or copied, validated once) and each method's
+	// planned memory: ExecuTorch reads them for the model's lifetime, so they are
+	// declared before the Module, which is destroyed first. Defined in the .cpp.
+	struct ProgramBytes;
+	struct PlannedMemory;
+	std::unique_ptr<ProgramBytes> program_bytes;
+	std::vector<std::unique_ptr<PlannedMemory>> planned_memory;
 	std::unique_ptr<executorch::extension::module::Module> module;
 	// One per method, sorted by name like method_names; guarded by module_mutex.
 	std::vector<MethodState> method_states;

@@ -95,6 +95,7 @@ void emit_to_godot(et_timestamp_t p_timestamp, et_pal_log_level_t p_level, const
 
 void initialize_executorch_support() {
 	GLOBAL_DEF("executorch/hot_reload/enabled", true);
+	GLOBAL_DEF(PropertyInfo(Variant::INT, "executorch/limits/max_planned_memory_mb", PROPERTY_HINT_RANGE, "1,65536,or_greater"), 1024);
 
 	executorch::runtime::runtime_init();
 	route_to_godot.store(true);
@@ -128,6 +129,14 @@ void uninitialize_executorch_support() {
 
 ExecuTorchStats &executorch_stats() {
 	return stats;
+}
+
+pte::Limits executorch_program_limits() {
+	pte::Limits limits;
+	ProjectSettings *settings = ProjectSettings::get_singleton();
+	const int64_t megabytes = settings ? (int64_t)settings->get_setting("executorch/limits/max_planned_memory_mb", 1024) : 1024;
+	limits.max_planned_memory_bytes = (uint64_t)CLAMP(megabytes, (int64_t)1, (int64_t)1 << 20) << 20;
+	return limits;
 }
 
 bool executorch_hot_reload_enabled() {

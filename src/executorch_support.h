@@ -23,6 +23,14 @@ struct ExecuTorchStats {
 };
 ExecuTorchStats &executorch_stats();
 
+#include "pte/pte_validator.h"
+
+// What a program may ask of the machine before it is refused (the
+// pre-validator's limits): the project setting
+// executorch/limits/max_planned_memory_mb (default 1024) bounds the memory a
+// method plans; the other limits are fixed.
+pte::Limits executorch_program_limits();
+
 // Hot reload (ExecuTorchRuntime): on in debug builds unless the project setting
 // executorch/hot_reload/enabled is false; never in release builds.
 bool executorch_hot_reload_enabled();
