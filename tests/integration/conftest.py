@@ -56,6 +56,7 @@ def test_models() -> Path:
     export_model("two_io", MODELS / "two_io.pte")
     export_model("bool_mask", MODELS / "bool_mask.pte")
     export_model("dynamic_batch", MODELS / "dynamic_batch.pte")
+    export_model("embedding", MODELS / "embedding.pte")
     linear = (MODELS / "linear.pte").read_bytes()
     (MODELS / "truncated.pte").write_bytes(linear[: len(linear) // 2])
     (MODELS / "not_a_pte.pte").write_text("this is a text file, not an ExecuTorch program\n" * 4)

@@ -48,6 +48,16 @@ func test_bad_inputs_yield_no_output() -> void:
 	check_near(runtime.run_inference({"input_0": [2.5]})["output_0"][0], 8.0, "a good call still works afterwards")
 
 
+func test_data_dependent_errors_are_reported_not_crashed() -> void:
+	# An id past the embedding table (16 rows) is only known at run time: the
+	# kernel refuses it, ExecuTorch says why, and the call fails cleanly.
+	var model: ExecuTorchModel = load(MODELS + "embedding.pte")
+	var ids := ExecuTorchTensor.create(PackedInt64Array([0, 1, 2, 3, 99]))
+	check_equal(model.execute("forward", [ids]), [], "an out-of-range id fails the call")
+	var good := ExecuTorchTensor.create(PackedInt64Array([0, 1, 2, 3, 15]))
+	check_equal(model.execute("forward", [good]).size(), 1, "and the next good call works")
+
+
 func test_bad_tool_calls_return_null() -> void:
 	var runtime := load_runtime("linear.pte")
 	check(runtime.call_mcp_tool("no_such_tool", {}) == null, "unknown tool")
