@@ -112,6 +112,16 @@ MCPProtocol::Reply MCPProtocol::_error(const Call &p_call, int p_code, const Str
 	return reply;
 }
 
+// 2026 lists (and discover, resources/read) say how long a client may cache
+// them: not at all, as models load and unload while the game runs, and they are
+// this game's own, not shareable.
+void MCPProtocol::_add_cache_hints(const Call &p_call, Dictionary &r_result) {
+	if (p_call.era_2026) {
+		r_result["ttlMs"] = 0;
+		r_result["cacheScope"] = "private";
+	}
+}
+
 Dictionary MCPProtocol::_server_info() const {
 	Dictionary info;
 	info["name"] = SERVER_NAME;
@@ -303,10 +313,7 @@ MCPProtocol::Reply MCPProtocol::_dispatch(Call &p_call, const Context &p_context
 		// This server has no prompts; the list says so (and is cacheable like the others).
 		Dictionary result;
 		result["prompts"] = Array();
-		if (p_call.era_2026) {
-			result["ttlMs"] = 0;
-			result["cacheScope"] = "private";
-		}
+		_add_cache_hints(p_call, result);
 		return _result(p_call, result);
 	}
 	if (method == "prompts/get") {
@@ -317,10 +324,7 @@ MCPProtocol::Reply MCPProtocol::_dispatch(Call &p_call, const Context &p_context
 	if (method == "resources/templates/list") {
 		Dictionary result;
 		result["resourceTemplates"] = Array();
-		if (p_call.era_2026) {
-			result["ttlMs"] = 0;
-			result["cacheScope"] = "private";
-		}
+		_add_cache_hints(p_call, result);
 		return _result(p_call, result);
 	}
 	if (p_call.era_2026) {
@@ -426,8 +430,7 @@ MCPProtocol::Reply MCPProtocol::_discover(const Call &p_call) const {
 	result["supportedVersions"] = supported_versions();
 	result["capabilities"] = _capabilities(true);
 	result["instructions"] = INSTRUCTIONS;
-	result["ttlMs"] = 0;
-	result["cacheScope"] = "private";
+	_add_cache_hints(p_call, result);
 	return _result(p_call, result);
 }
 
@@ -447,12 +450,7 @@ MCPProtocol::Reply MCPProtocol::_tools_list(const Call &p_call, const Context &p
 	if (offset + TOOLS_PAGE_SIZE < all.size()) {
 		result["nextCursor"] = itos(offset + TOOLS_PAGE_SIZE);
 	}
-	if (p_call.era_2026) {
-		// Models load and unload while the game runs: stale at once, and the
-		// list is this game's own.
-		result["ttlMs"] = 0;
-		result["cacheScope"] = "private";
-	}
+	_add_cache_hints(p_call, result);
 	return _result(p_call, result);
 }
 
@@ -520,10 +518,7 @@ MCPProtocol::Reply MCPProtocol::_resources_list(const Call &p_call, const Contex
 	}
 	Dictionary result;
 	result["resources"] = resources;
-	if (p_call.era_2026) {
-		result["ttlMs"] = 0;
-		result["cacheScope"] = "private";
-	}
+	_add_cache_hints(p_call, result);
 	return _result(p_call, result);
 }
 
@@ -549,10 +544,7 @@ MCPProtocol::Reply MCPProtocol::_resources_read(const Call &p_call, const Contex
 	list.push_back(contents);
 	Dictionary result;
 	result["contents"] = list;
-	if (p_call.era_2026) {
-		result["ttlMs"] = 0;
-		result["cacheScope"] = "private";
-	}
+	_add_cache_hints(p_call, result);
 	return _result(p_call, result);
 }
 

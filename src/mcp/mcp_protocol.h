@@ -138,6 +138,7 @@ private:
 	Reply _logging_set_level(const Call &p_call);
 	Reply _listen(const Call &p_call, const Context &p_context);
 
+	static void _add_cache_hints(const Call &p_call, Dictionary &r_result);
 	Dictionary _capabilities(bool p_2026) const;
 	Dictionary _server_info() const;
 	void _expire_sessions_locked(uint64_t p_now);
