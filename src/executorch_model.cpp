@@ -607,7 +607,9 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	// ExecuTorch's prebuilt runtime trusts a program's meaning (indices,
 	// argument kinds, sizes, delegate payloads) and aborts or crashes on a
 	// corrupt one; the module's own checks refuse those first (src/pte/).
+	const auto check_started = std::chrono::steady_clock::now();
 	const std::string problem = pte::validate_program(data, loaded_bytes->size, executorch_program_limits());
+	executorch_stats().last_check_nsec.set((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - check_started).count());
 	ERR_FAIL_COND_V_MSG(!problem.empty(), false,
 			vformat("'%s' is not a program this engine can run safely, so it was not loaded: %s", p_path, String::utf8(problem.c_str())));
 

@@ -40,7 +40,8 @@ const char *const MONITOR_INFERENCES = "ExecuTorch/inferences";
 const char *const MONITOR_LAST_MS = "ExecuTorch/last_inference_ms";
 const char *const MONITOR_MEAN_MS = "ExecuTorch/mean_inference_ms";
 const char *const MONITOR_LOAD_MS = "ExecuTorch/last_load_ms";
-const char *const MONITORS[] = { MONITOR_INFERENCES, MONITOR_LAST_MS, MONITOR_MEAN_MS, MONITOR_LOAD_MS };
+const char *const MONITOR_CHECK_MS = "ExecuTorch/last_check_ms";
+const char *const MONITORS[] = { MONITOR_INFERENCES, MONITOR_LAST_MS, MONITOR_MEAN_MS, MONITOR_LOAD_MS, MONITOR_CHECK_MS };
 
 Variant monitor_inferences() {
 	return stats.inferences.get();
@@ -54,6 +55,9 @@ Variant monitor_mean_ms() {
 }
 Variant monitor_load_ms() {
 	return stats.last_load_nsec.get() / 1.0e6;
+}
+Variant monitor_check_ms() {
+	return stats.last_check_nsec.get() / 1.0e6;
 }
 
 // ExecuTorch keeps one PAL table for the process and complains when it is
@@ -106,6 +110,7 @@ void initialize_executorch_support() {
 		performance->add_custom_monitor(MONITOR_LAST_MS, callable_mp_static(&monitor_last_ms), Vector<Variant>());
 		performance->add_custom_monitor(MONITOR_MEAN_MS, callable_mp_static(&monitor_mean_ms), Vector<Variant>());
 		performance->add_custom_monitor(MONITOR_LOAD_MS, callable_mp_static(&monitor_load_ms), Vector<Variant>());
+		performance->add_custom_monitor(MONITOR_CHECK_MS, callable_mp_static(&monitor_check_ms), Vector<Variant>());
 	}
 	resource_loader.instantiate();
 	ResourceLoader::add_resource_format_loader(resource_loader);

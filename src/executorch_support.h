@@ -20,6 +20,7 @@ struct ExecuTorchStats {
 	SafeNumeric<uint64_t> total_inference_nsec;
 	SafeNumeric<uint64_t> last_inference_nsec;
 	SafeNumeric<uint64_t> last_load_nsec;
+	SafeNumeric<uint64_t> last_check_nsec; // the pre-validator's share of the last load
 };
 ExecuTorchStats &executorch_stats();
 

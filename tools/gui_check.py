@@ -89,11 +89,18 @@ def _start_xvfb() -> tuple[subprocess.Popen, dict[str, str]]:
     return xvfb, environment
 
 
-def _screenshot(environment: dict[str, str], out: Path, scale: str = "50%") -> float:
-    """Takes the whole screen into `out` (a small PNG); returns its standard deviation (0: blank)."""
+def _screenshot(environment: dict[str, str], out: Path, scale: str = "50%",
+                detail: tuple[Path, str] | None = None) -> float:
+    """Takes the whole screen into `out` (a small PNG), and `detail` = (path,
+    WxH+X+Y) cropped from it at full size; returns the standard deviation of
+    `out` (0: blank)."""
     raw = out.with_suffix(".full.png")
     subprocess.run(["import", "-window", "root", str(raw)], env=environment, check=True)
     subprocess.run(["convert", str(raw), "-resize", scale, "-strip", "-colors", "256", "PNG8:" + str(out)], check=True)
+    if detail:
+        subprocess.run(["convert", str(raw), "-crop", detail[1], "+repage", "-strip", "-colors", "256", "PNG8:" + str(detail[0])],
+                       check=True)
+        print(f"  {detail[0]} ({detail[0].stat().st_size // 1024} KB, a detail at full size)", flush=True)
     raw.unlink()
     deviation = subprocess.run(["convert", str(out), "-format", "%[fx:standard_deviation]", "info:"],
                                capture_output=True, text=True, check=True).stdout.strip()
@@ -144,7 +151,9 @@ def editor(godot: Path, out: Path, driver: str) -> int:
             _wait_for(marks / "inspector", process, 900)
             print(f"  editor ready after {time.monotonic() - started:.0f} s", flush=True)
             time.sleep(8)
-            deviations = [_screenshot(environment, out / "editor-model-inspector.png")]
+            # The detail: the FileSystem dock's bottom and the inspector, at full size.
+            deviations = [_screenshot(environment, out / "editor-model-inspector.png",
+                                      detail=(out / "editor-model-inspector-detail.png", "300x560+1620+60"))]
             (marks / "next").touch()
             _wait_for(marks / "help", process, 120)
             time.sleep(5)
@@ -158,7 +167,7 @@ def editor(godot: Path, out: Path, driver: str) -> int:
             xvfb.terminate()
             log.close()
         renderer = next((line.strip() for line in (LOGS / "editor.log").read_text(errors="replace").splitlines()
-                         if "Vulkan" in line and "Mesa" in line or "OpenGL API" in line), "(renderer line not found)")
+                         if ("Vulkan" in line and "Using Device" in line) or "OpenGL API" in line), "(renderer line not found)")
         print(f"  renderer: {renderer}")
     return 0 if all(d > 0.01 for d in deviations) else 1
 

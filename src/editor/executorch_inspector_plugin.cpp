@@ -19,17 +19,20 @@ String shape_text(const PackedInt64Array &p_shape) {
 	return "[" + String(", ").join(sizes) + "]";
 }
 
+// "float32 [1, 4] static": one value's metadata, as the cell of a narrow dock reads it.
+String describe_value(const Dictionary &p_value) {
+	return vformat("%s %s %s", p_value.get("dtype", ""), shape_text(p_value.get("shape", PackedInt64Array())), p_value.get("dynamism", ""));
+}
+
 void add_value_rows(Tree *p_tree, TreeItem *p_method, const Array &p_values, const String &p_kind) {
 	for (const Variant &entry : p_values) {
 		const Dictionary value = entry;
 		TreeItem *row = p_tree->create_item(p_method);
 		row->set_text(0, vformat("%s %d", p_kind, (int64_t)value.get("index", 0)));
-		row->set_text(1, value.get("dtype", ""));
-		row->set_text(2, shape_text(value.get("shape", PackedInt64Array())));
-		row->set_text(3, value.get("dynamism", ""));
-		if (String(value.get("dynamism", "")) == "dynamic_bound") {
-			row->set_tooltip_text(2, "Upper bound: the tensor may be smaller in any dimension.");
-		}
+		row->set_text(1, describe_value(value));
+		row->set_tooltip_text(1, String(value.get("dynamism", "")) == "dynamic_bound"
+						? String("dtype, shape, dynamism. The shape is an upper bound: the tensor may be smaller in any dimension.")
+						: String("dtype, shape, dynamism."));
 	}
 }
 
@@ -52,14 +55,17 @@ Control *describe_model(ExecuTorchModel *p_model) {
 			String::humanize_size(p_model->get_file_size()),
 			p_model->is_memory_mapped() ? "memory-mapped" : "read into memory", methods.size()));
 
+	// Two columns stay readable in the inspector's default width.
 	Tree *tree = memnew(Tree);
-	tree->set_columns(4);
+	tree->set_columns(2);
 	tree->set_column_titles_visible(true);
 	tree->set_column_title(0, "Method");
-	tree->set_column_title(1, "dtype");
-	tree->set_column_title(2, "shape");
-	tree->set_column_title(3, "dynamism");
+	tree->set_column_title(1, "dtype, shape, dynamism");
 	tree->set_column_expand(0, true);
+	tree->set_column_expand_ratio(0, 2);
+	tree->set_column_expand(1, true);
+	tree->set_column_expand_ratio(1, 3);
+	tree->set_column_clip_content(1, true);
 	tree->set_hide_root(true);
 	tree->set_select_mode(Tree::SELECT_ROW);
 	TreeItem *root = tree->create_item();
@@ -75,8 +81,9 @@ Control *describe_model(ExecuTorchModel *p_model) {
 		add_value_rows(tree, method, info.get("outputs", Array()), "output");
 		rows += 1 + Array(info.get("inputs", Array())).size() + Array(info.get("outputs", Array())).size();
 	}
-	// The inspector scrolls as a whole: show every row instead of a scrolled tree.
-	tree->set_custom_minimum_size(Size2(0, (MIN(rows, 24) * 26 + 8) * EDSCALE));
+	// The inspector scrolls as a whole: show every row (up to 24) instead of a scrolled tree.
+	const float row_height = tree->get_theme_font_size(SNAME("font_size")) + 14 * EDSCALE;
+	tree->set_custom_minimum_size(Size2(0, MIN(rows, 24) * row_height + 12 * EDSCALE));
 	box->add_child(tree);
 	return box;
 }
