@@ -351,7 +351,8 @@ def test_two_methods_verify_checks_both_methods(pte_dir: Path) -> None:
     pte = export_model(ProgramSpec({"encode": spec.methods["encode"], "decode": decode}), pte_dir / "wrong_decode.pte")
     report = verify(pte, "two_methods", 1e-4)
     assert not report["ok"]
-    assert report["methods"]["encode"]["max_abs_error"] == [0.0]
+    # encode matches eager PyTorch within rounding (float kernels may differ by an ulp).
+    assert report["methods"]["encode"]["max_abs_error"][0] < 1e-6
     assert report["methods"]["decode"]["max_abs_error"][0] > 1e-3
     assert [p.split(":")[0] for p in report["problems"]] == ["method 'decode'"]
 
