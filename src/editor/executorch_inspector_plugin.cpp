@@ -28,9 +28,8 @@ void add_value_rows(Tree *p_tree, TreeItem *p_method, const Array &p_values, con
 	for (const Variant &entry : p_values) {
 		const Dictionary value = entry;
 		TreeItem *row = p_tree->create_item(p_method);
-		row->set_text(0, vformat("%s %d", p_kind, (int64_t)value.get("index", 0)));
-		row->set_text(1, describe_value(value));
-		row->set_tooltip_text(1, String(value.get("dynamism", "")) == "dynamic_bound"
+		row->set_text(0, vformat("%s %d: %s", p_kind, (int64_t)value.get("index", 0), describe_value(value)));
+		row->set_tooltip_text(0, String(value.get("dynamism", "")) == "dynamic_bound"
 						? String("dtype, shape, dynamism. The shape is an upper bound: the tensor may be smaller in any dimension.")
 						: String("dtype, shape, dynamism."));
 	}
@@ -55,17 +54,12 @@ Control *describe_model(ExecuTorchModel *p_model) {
 			String::humanize_size(p_model->get_file_size()),
 			p_model->is_memory_mapped() ? "memory-mapped" : "read into memory", methods.size()));
 
-	// Two columns stay readable in the inspector's default width.
+	// One column, a method per branch and a value per row: in the inspector's default width a
+	// second column truncated the method names ("forwar") whatever the expand ratios.
 	Tree *tree = memnew(Tree);
-	tree->set_columns(2);
+	tree->set_columns(1);
 	tree->set_column_titles_visible(true);
-	tree->set_column_title(0, "Method");
-	tree->set_column_title(1, "dtype, shape, dynamism");
-	tree->set_column_expand(0, true);
-	tree->set_column_expand_ratio(0, 2);
-	tree->set_column_expand(1, true);
-	tree->set_column_expand_ratio(1, 3);
-	tree->set_column_clip_content(1, true);
+	tree->set_column_title(0, "Methods: dtype, shape, dynamism");
 	tree->set_hide_root(true);
 	tree->set_select_mode(Tree::SELECT_ROW);
 	TreeItem *root = tree->create_item();
@@ -74,9 +68,8 @@ Control *describe_model(ExecuTorchModel *p_model) {
 		const Dictionary info = p_model->get_method_info(name);
 		const PackedStringArray backends = info.get("backends", PackedStringArray());
 		TreeItem *method = tree->create_item(root);
-		method->set_text(0, name);
-		method->set_text(1, backends.is_empty() ? String("CPU kernels") : "delegates to " + String(", ").join(backends));
-		method->set_tooltip_text(1, "The backends this method's delegated parts run on; the rest runs on ExecuTorch's CPU kernels.");
+		method->set_text(0, vformat("%s (%s)", name, backends.is_empty() ? String("CPU kernels") : "delegates to " + String(", ").join(backends)));
+		method->set_tooltip_text(0, "The backends this method's delegated parts run on; the rest runs on ExecuTorch's CPU kernels.");
 		add_value_rows(tree, method, info.get("inputs", Array()), "input");
 		add_value_rows(tree, method, info.get("outputs", Array()), "output");
 		rows += 1 + Array(info.get("inputs", Array())).size() + Array(info.get("outputs", Array())).size();
