@@ -107,6 +107,9 @@ def test_headless_profiles_turn_nothing_off():
         resolved = build_profiles.resolve_profile(name, DEBIAN_12)
         assert resolved.turned_off == () and resolved.report("x") == ""
         assert resolved.options["x11"] == "no"
+    # The export-only editor trades run speed for build time; the runtime the tests measure does not.
+    assert build_profiles.PROFILES["editor"].options["optimize"] == "debug"
+    assert "optimize" not in build_profiles.PROFILES["minimal"].options
 
 
 def test_missing_system_package_names_the_fix():
