@@ -1,7 +1,15 @@
 """Benchmark: an MCP tools/call of the linear model's tool, with two models
-loaded, over four paths measured in one run: a 2025 session over loopback HTTP
-(the baseline), a stateless 2026-07-28 call over HTTP, the stdio round trip,
-and the in-process call_mcp_tool from GDScript.
+loaded, over every path an agent can take, measured in one run: a 2025
+session over loopback HTTP (the baseline), a stateless 2026-07-28 call over
+HTTP, the stdio round trip, and the in-process call_mcp_tool from GDScript.
+Each HTTP call is made twice over: with Python's http.client (what a Python
+agent uses) and with a bare keep-alive socket that sends prepared bytes and
+reads Content-Length bytes back, so the server's latency can be told from
+the client library's. Two floor paths make the same exchanges, byte for
+byte, with a Python process that does no work: what the machine costs per
+loopback round trip and what http.client costs are measured in the same run
+instead of being charged to the server. Server cost = a path minus its
+floor.
 
     .venv/bin/python benchmarks/bench_mcp.py [--godot bin/godot.linuxbsd.template_debug.x86_64]
 
@@ -18,6 +26,7 @@ import argparse
 import http.client
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -64,6 +73,99 @@ class Http2026(Http2025):
                         "Mcp-Name": TOOL}
         self.body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
                                 "params": {"name": TOOL, "arguments": ARGUMENTS, "_meta": META_2026}})
+
+
+class RawSocket:
+    """The same request as `http_path` over a bare keep-alive socket: no header
+    building or parsing in Python beyond finding Content-Length."""
+
+    def __init__(self, port: int, http_path: Http2025) -> None:
+        self.name = http_path.name.replace("HTTP", "raw socket")
+        self.socket = socket.create_connection(("127.0.0.1", port))
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = http_path.body.encode()
+        headers = {"Host": f"127.0.0.1:{port}", "Content-Length": str(len(body)), **http_path.headers}
+        self.request = ("POST /mcp HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode() + body
+        self.pending = b""
+
+    def call(self) -> dict:
+        self.socket.sendall(self.request)
+        while True:
+            head_end = self.pending.find(b"\r\n\r\n")
+            if head_end >= 0:
+                head = self.pending[:head_end].decode("latin-1").lower()
+                length = int(head.split("content-length:", 1)[1].split("\r\n", 1)[0])
+                end = head_end + 4 + length
+                if len(self.pending) >= end:
+                    self.last_response, self.pending = self.pending[:end], self.pending[end:]
+                    return json.loads(self.last_response[head_end + 4:])
+            received = self.socket.recv(65536)
+            if not received:
+                raise SystemExit(f"{self.name}: the server closed the connection")
+            self.pending += received
+
+
+# A server that does no work: it answers every HTTP request it reads (head,
+# then Content-Length bytes of body) with the response bytes read from stdin.
+FLOOR_SERVER = r"""
+import socket, sys
+response = sys.stdin.buffer.read()
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+connection, _ = listener.accept()
+connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+pending = b""
+while data := connection.recv(65536):
+    pending += data
+    while (head_end := pending.find(b"\r\n\r\n")) >= 0:
+        length = int(pending[:head_end].lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        if len(pending) < head_end + 4 + length:
+            break
+        pending = pending[head_end + 4 + length:]
+        connection.sendall(response)
+"""
+
+
+class Floor:
+    """A do-nothing server answering with the bytes the engine answered
+    `raw_path`'s request with; the floor paths below talk to it."""
+
+    def __init__(self, raw_path: RawSocket) -> None:
+        raw_path.call()
+        self.process = subprocess.Popen([sys.executable, "-c", FLOOR_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.process.stdin.write(raw_path.last_response)
+        self.process.stdin.close()
+        self.port = int(self.process.stdout.readline())
+
+
+class RawFloor(RawSocket):
+    """The raw socket's exchange, byte for byte, against the floor: what the
+    machine (loopback, two processes, the scheduler) costs per round trip."""
+
+    def __init__(self, raw_path: RawSocket) -> None:
+        self.floor = Floor(raw_path)
+        self.name = "floor: raw socket to a no-op server"
+        self.socket = socket.create_connection(("127.0.0.1", self.floor.port))
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.request, self.pending = raw_path.request, b""
+
+    def close(self) -> None:
+        self.socket.close()
+        self.floor.process.wait(timeout=10)
+
+
+class HttpFloor(Http2025):
+    """http.client's exchange against the floor: what the client library costs."""
+
+    def __init__(self, raw_path: RawSocket, http_path: Http2025) -> None:
+        self.floor = Floor(raw_path)
+        self.name = "floor: http.client to a no-op server"
+        self.connection = http.client.HTTPConnection("127.0.0.1", self.floor.port)
+        self.headers, self.body = http_path.headers, http_path.body
+
+    def close(self) -> None:
+        self.connection.close()
+        self.floor.process.wait(timeout=10)
 
 
 class Stdio:
@@ -145,8 +247,13 @@ def main() -> int:
         try:
             baseline = parse_bench_line(next(line for line in engine.stdout if line.startswith("BENCH ")))
             port = baseline["port"]
-            paths = [Http2025(port), Http2026(port), Stdio(stdio)]
+            http_2025, http_2026 = Http2025(port), Http2026(port)
+            raw_2025 = RawSocket(port, http_2025)
+            floors = [RawFloor(raw_2025), HttpFloor(raw_2025, http_2025)]
+            paths = [http_2025, http_2026, raw_2025, RawSocket(port, http_2026), Stdio(stdio), *floors]
             measured = interleaved(paths, args.rounds, args.batch)
+            for floor in floors:
+                floor.close()
             one = throughput(port, 1, args.seconds)
             eight = throughput(port, 8, args.seconds)
         finally:
@@ -158,15 +265,15 @@ def main() -> int:
     in_process = baseline["in_process_call_mcp_tool_us"]
     print(f"MCP tools/call {TOOL} with {baseline['models']} models loaded, one run "
           f"({args.rounds} rounds x {args.batch} calls per path, interleaved):")
-    print(f"  {'path':28s} {'p50 us':>9s} {'p99 us':>9s} {'fastest batch':>14s} {'ratio to 2025 (median of rounds)':>34s}")
+    print(f"  {'path':36s} {'p50 us':>9s} {'p99 us':>9s} {'fastest batch':>14s} {'ratio to 2025 (median of rounds)':>34s}")
     report = {"in_process_us": in_process, "models": baseline["models"]}
     for name, data in measured.items():
         samples = data["samples"]
         p50, p99 = statistics.median(samples), samples[int(len(samples) * 0.99)]
         ratio = statistics.median(b / base_batch for b, base_batch in zip(data["batches"], measured[base]["batches"]))
-        print(f"  {name:28s} {p50:9.1f} {p99:9.1f} {min(data['batches']):14.1f} {ratio:34.2f}")
+        print(f"  {name:36s} {p50:9.1f} {p99:9.1f} {min(data['batches']):14.1f} {ratio:34.2f}")
         report[name] = {"p50_us": p50, "p99_us": p99, "fastest_batch_us": min(data["batches"]), "ratio_to_2025": ratio}
-    print(f"  {'in-process call_mcp_tool':28s} {in_process:9.2f}   (GDScript, the floor)")
+    print(f"  {'in-process call_mcp_tool':36s} {in_process:9.2f}   (GDScript, the floor)")
     print(f"  calls/s, 1 client: {one:.0f};  8 clients: {eight:.0f} ({eight / one:.2f}x one client)")
     report.update(calls_per_s_1=one, calls_per_s_8=eight)
     print(json.dumps(report))
