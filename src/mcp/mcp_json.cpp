@@ -114,10 +114,41 @@ struct Scanner {
 
 // --- writing ----------------------------------------------------------------------
 
+// Where a value sits ("output_0[3]", "a.b"), as a chain on the writer's stack.
+// The text is only made for a non-finite number: building it for every value
+// cost ~1 us per array element, most of a large output's time.
+struct JsonPath {
+	const JsonPath *parent = nullptr;
+	const String *key = nullptr; // a dictionary key, or else
+	int64_t index = -1; // an array index
+};
+
+String path_text(const JsonPath *p_path) {
+	if (!p_path) {
+		return String();
+	}
+	const String parent = path_text(p_path->parent);
+	if (p_path->key) {
+		return parent.is_empty() ? *p_path->key : parent + "." + *p_path->key;
+	}
+	return parent + "[" + itos(p_path->index) + "]";
+}
+
 void write_string(const String &p_text, String &r_out) {
 	r_out += "\"";
-	for (int i = 0; i < p_text.length(); i++) {
-		const char32_t c = p_text[i];
+	// Runs of characters that need no escape are appended whole.
+	const char32_t *text = p_text.ptr();
+	const int length = p_text.length();
+	int run_start = 0;
+	for (int i = 0; i < length; i++) {
+		const char32_t c = text[i];
+		if (c != '"' && c != '\\' && c >= 0x20) {
+			continue;
+		}
+		if (i > run_start) {
+			r_out.append_utf32_unchecked(Span<char32_t>(text + run_start, i - run_start));
+		}
+		run_start = i + 1;
 		switch (c) {
 			case '"':
 				r_out += "\\\"";
@@ -135,48 +166,54 @@ void write_string(const String &p_text, String &r_out) {
 				r_out += "\\t";
 				break;
 			default:
-				if (c < 0x20) {
-					r_out += vformat("\\u%04x", (int64_t)c);
-				} else {
-					r_out += c;
-				}
+				r_out += vformat("\\u%04x", (int64_t)c);
 		}
+	}
+	if (length > run_start) {
+		r_out.append_utf32_unchecked(Span<char32_t>(text + run_start, length - run_start));
 	}
 	r_out += "\"";
 }
 
-void write_float(double p_value, const String &p_path, String &r_out, PackedStringArray *r_non_finite) {
+void write_int(int64_t p_value, String &r_out) {
+	char buffer[24];
+	const std::to_chars_result written = std::to_chars(buffer, buffer + sizeof(buffer), p_value);
+	r_out.append_ascii(Span<char>(buffer, written.ptr - buffer));
+}
+
+void write_float(double p_value, const JsonPath *p_path, String &r_out, PackedStringArray *r_non_finite) {
 	if (!std::isfinite(p_value)) {
 		r_out += "null";
 		if (r_non_finite) {
-			r_non_finite->push_back(vformat("%s is %s", p_path, std::isnan(p_value) ? "NaN" : (p_value > 0 ? "inf" : "-inf")));
+			r_non_finite->push_back(vformat("%s is %s", path_text(p_path), std::isnan(p_value) ? "NaN" : (p_value > 0 ? "inf" : "-inf")));
 		}
 		return;
 	}
 	char buffer[32];
 	const std::to_chars_result written = std::to_chars(buffer, buffer + sizeof(buffer), p_value);
-	r_out += String::ascii(Span<char>(buffer, written.ptr - buffer));
+	r_out.append_ascii(Span<char>(buffer, written.ptr - buffer));
 }
 
-void write_value(const Variant &p_value, const String &p_path, String &r_out, PackedStringArray *r_non_finite, int p_depth);
+void write_value(const Variant &p_value, const JsonPath *p_path, String &r_out, PackedStringArray *r_non_finite, int p_depth);
 
 template <typename Packed>
-void write_packed(const Packed &p_values, const String &p_path, String &r_out, PackedStringArray *r_non_finite, bool p_floats) {
+void write_packed(const Packed &p_values, const JsonPath *p_path, String &r_out, PackedStringArray *r_non_finite, bool p_floats) {
 	r_out += "[";
 	for (int64_t i = 0; i < p_values.size(); i++) {
 		if (i) {
 			r_out += ",";
 		}
 		if (p_floats) {
-			write_float((double)p_values[i], vformat("%s[%d]", p_path, i), r_out, r_non_finite);
+			const JsonPath element{ p_path, nullptr, i };
+			write_float((double)p_values[i], &element, r_out, r_non_finite);
 		} else {
-			r_out += itos((int64_t)p_values[i]);
+			write_int((int64_t)p_values[i], r_out);
 		}
 	}
 	r_out += "]";
 }
 
-void write_value(const Variant &p_value, const String &p_path, String &r_out, PackedStringArray *r_non_finite, int p_depth) {
+void write_value(const Variant &p_value, const JsonPath *p_path, String &r_out, PackedStringArray *r_non_finite, int p_depth) {
 	ERR_FAIL_COND_MSG(p_depth > 256, "MCP JSON nests too deep.");
 	switch (p_value.get_type()) {
 		case Variant::NIL:
@@ -186,7 +223,7 @@ void write_value(const Variant &p_value, const String &p_path, String &r_out, Pa
 			r_out += bool(p_value) ? "true" : "false";
 			return;
 		case Variant::INT:
-			r_out += itos((int64_t)p_value);
+			write_int((int64_t)p_value, r_out);
 			return;
 		case Variant::FLOAT:
 			write_float((double)p_value, p_path, r_out, r_non_finite);
@@ -208,7 +245,8 @@ void write_value(const Variant &p_value, const String &p_path, String &r_out, Pa
 				const String key = entry.key;
 				write_string(key, r_out);
 				r_out += ":";
-				write_value(entry.value, p_path.is_empty() ? key : p_path + "." + key, r_out, r_non_finite, p_depth + 1);
+				const JsonPath member{ p_path, &key };
+				write_value(entry.value, &member, r_out, r_non_finite, p_depth + 1);
 			}
 			r_out += "}";
 			return;
@@ -220,7 +258,8 @@ void write_value(const Variant &p_value, const String &p_path, String &r_out, Pa
 				if (i) {
 					r_out += ",";
 				}
-				write_value(array[i], vformat("%s[%d]", p_path, i), r_out, r_non_finite, p_depth + 1);
+				const JsonPath element{ p_path, nullptr, i };
+				write_value(array[i], &element, r_out, r_non_finite, p_depth + 1);
 			}
 			r_out += "]";
 			return;
@@ -308,7 +347,7 @@ bool raw_id_is_number(const String &p_raw) {
 
 String write(const Variant &p_value, PackedStringArray *r_non_finite) {
 	String out;
-	write_value(p_value, String(), out, r_non_finite, 0);
+	write_value(p_value, nullptr, out, r_non_finite, 0);
 	return out;
 }
 
@@ -319,7 +358,7 @@ String write_response(const String &p_raw_id, const Dictionary &p_rest, PackedSt
 		out += ",";
 		write_string(entry.key, out);
 		out += ":";
-		write_value(entry.value, String(), out, r_non_finite, 1);
+		write_value(entry.value, nullptr, out, r_non_finite, 1);
 	}
 	return out + "}";
 }

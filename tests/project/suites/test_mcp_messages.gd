@@ -56,6 +56,21 @@ func test_non_finite_outputs_are_valid_json() -> void:
 	check(not text.contains("inf,") and not text.contains("e99999"), "no non-JSON number in %s" % text)
 
 
+func test_strings_are_escaped_exactly() -> void:
+	# A tool error quotes the model name it was given: quotes, backslashes,
+	# control characters and non-ASCII text must come back as sent.
+	var runtime := load_runtime("linear.pte")
+	var name := "a\"b\\c\nd\te\u0001f é 模型 \U01F600 end"
+	var text := runtime.handle_mcp_message(JSON.stringify({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+			"params": {"name": "run_inference", "arguments": {"model": name, "input_0": [1.0]}}}))
+	var reply = JSON.parse_string(text)
+	if check(reply is Dictionary, "the reply parses as JSON: %s" % text):
+		check_equal(reply["result"]["isError"], true, "an unknown model is a tool error")
+		var said := String(reply["result"]["content"][0]["text"])
+		check(said.contains(name), "the error quotes the name exactly: %s" % said)
+	check(text.contains("\\u0001"), "a control character is written as \\u0001: %s" % text)
+
+
 func test_the_stateless_revision_in_process() -> void:
 	var runtime := load_runtime("linear.pte")
 	var discover := _rpc(runtime, {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": META_2026}})
