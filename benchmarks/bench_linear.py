@@ -12,7 +12,6 @@ is compared (noise only ever adds time).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -23,12 +22,11 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
 from model_tools.pte_runtime import benchmark, load_method  # noqa: E402
-from tools.godot_project import DEFAULT_ENGINE, create_project, run_bench_script  # noqa: E402
+from tools.godot_project import bench_parser, create_project, run_bench_script  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
+    parser = bench_parser(__doc__)
     parser.add_argument("--iterations", type=int, default=10000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()

@@ -12,7 +12,6 @@ fastest of each. Not a test: nothing is asserted about speed.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -24,13 +23,11 @@ REPO_ROOT = HERE.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import DEFAULT_ENGINE, create_project, run_bench_script  # noqa: E402
+from tools.godot_project import bench_parser, create_project, run_bench_script  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
-    parser.add_argument("--rounds", type=int, default=200)
+    parser = bench_parser(__doc__, rounds=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         project = create_project(Path(work), (HERE / "bench_load_checks.gd",))

@@ -22,7 +22,6 @@ Not a test: nothing is asserted about speed.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -39,7 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import DEFAULT_ENGINE, create_project, parse_bench_line  # noqa: E402
+from tools.godot_project import bench_parser, create_project, parse_bench_line  # noqa: E402
 
 TOOL = "linear.forward"
 ARGUMENTS = {"input_0": [2.5]}
@@ -227,9 +226,7 @@ def throughput(port: int, clients: int, seconds: float) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
-    parser.add_argument("--rounds", type=int, default=40)
+    parser = bench_parser(__doc__, rounds=40)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()

@@ -12,7 +12,6 @@ ratios to the baseline. Not a test: nothing is asserted about speed.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -26,15 +25,13 @@ REPO_ROOT = HERE.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import DEFAULT_ENGINE, create_project, run_bench_script  # noqa: E402
+from tools.godot_project import bench_parser, create_project, run_bench_script  # noqa: E402
 
 WIDE_OUTPUTS = 4096
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
-    parser.add_argument("--rounds", type=int, default=40)
+    parser = bench_parser(__doc__, rounds=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         project = create_project(Path(work), (HERE / "bench_mcp_json.gd",))

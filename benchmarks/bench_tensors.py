@@ -14,7 +14,6 @@ Not a test: nothing is asserted about speed.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -25,7 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from model_tools import export_model  # noqa: E402
-from tools.godot_project import DEFAULT_ENGINE, create_project, run_bench_script  # noqa: E402
+from tools.godot_project import bench_parser, create_project, run_bench_script  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 # bench_execute.gd's GDScript paths, each compared with benchmark() in C++.
@@ -47,8 +46,7 @@ def python_median(pte: Path, shape: list[int], iterations: int, repeats: int = 3
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE)
+    parser = bench_parser(__doc__)
     parser.add_argument("--skip-load", action="store_true", help="skip the 105 MB load benchmark")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:

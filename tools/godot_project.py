@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -12,6 +13,16 @@ from tools.godot_build import binary_name
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The engine `scons platform=linuxbsd` deploys, which benchmarks run by default.
 DEFAULT_ENGINE = REPO_ROOT / "bin" / binary_name("template_debug")
+
+
+def bench_parser(docstring: str, rounds: int | None = None) -> argparse.ArgumentParser:
+    """A benchmark script's command line: described by its docstring's first
+    line, --godot (the engine to measure), and --rounds when it has rounds."""
+    parser = argparse.ArgumentParser(description=docstring.splitlines()[0])
+    parser.add_argument("--godot", type=Path, default=DEFAULT_ENGINE, help="the engine to measure")
+    if rounds is not None:
+        parser.add_argument("--rounds", type=int, default=rounds)
+    return parser
 
 
 def prepare_project(project: Path) -> None:
