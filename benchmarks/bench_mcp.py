@@ -45,47 +45,63 @@ ARGUMENTS = {"input_0": [2.5]}
 META_2026 = {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}
 
 
-class Http2025:
-    name = "HTTP, 2025 session"
+class HttpPath:
+    """A prepared request over Python's http.client, on one keep-alive connection."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, name: str, port: int, headers: dict[str, str], body: str) -> None:
+        self.name, self.headers, self.body = name, headers, body
         self.connection = http.client.HTTPConnection("127.0.0.1", port)
-        self.connection.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}}}), headers={"Content-Type": "application/json"})
-        response = self.connection.getresponse()
-        response.read()
-        self.headers = {"Content-Type": "application/json", "Mcp-Session-Id": response.getheader("Mcp-Session-Id"),
-                        "MCP-Protocol-Version": "2025-11-25"}
-        self.body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": TOOL, "arguments": ARGUMENTS}})
 
     def call(self) -> dict:
         self.connection.request("POST", "/mcp", body=self.body, headers=self.headers)
         return json.loads(self.connection.getresponse().read())
 
+    def close(self) -> None:
+        self.connection.close()
 
-class Http2026(Http2025):
-    name = "HTTP, 2026-07-28 stateless"
 
-    def __init__(self, port: int) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port)
-        self.headers = {"Content-Type": "application/json", "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
-                        "Mcp-Name": TOOL}
-        self.body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                                "params": {"name": TOOL, "arguments": ARGUMENTS, "_meta": META_2026}})
+HTTP_2025 = "HTTP, 2025 session"
+
+
+def http_2025(port: int) -> HttpPath:
+    """tools/call in a 2025-11-25 session (opened here with initialize)."""
+    opening = http.client.HTTPConnection("127.0.0.1", port)
+    opening.request("POST", "/mcp", body=json.dumps({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}}}), headers={"Content-Type": "application/json"})
+    response = opening.getresponse()
+    response.read()
+    opening.close()
+    headers = {"Content-Type": "application/json", "Mcp-Session-Id": response.getheader("Mcp-Session-Id"),
+               "MCP-Protocol-Version": "2025-11-25"}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": TOOL, "arguments": ARGUMENTS}})
+    return HttpPath(HTTP_2025, port, headers, body)
+
+
+def http_2026(port: int) -> HttpPath:
+    """A stateless 2026-07-28 tools/call: no session, the routing headers, _meta."""
+    headers = {"Content-Type": "application/json", "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call",
+               "Mcp-Name": TOOL}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": TOOL, "arguments": ARGUMENTS, "_meta": META_2026}})
+    return HttpPath("HTTP, 2026-07-28 stateless", port, headers, body)
 
 
 class RawSocket:
-    """The same request as `http_path` over a bare keep-alive socket: no header
-    building or parsing in Python beyond finding Content-Length."""
+    """Prepared request bytes over a bare keep-alive socket: no header building
+    or parsing in Python beyond finding Content-Length."""
 
-    def __init__(self, port: int, http_path: Http2025) -> None:
-        self.name = http_path.name.replace("HTTP", "raw socket")
+    def __init__(self, name: str, port: int, request: bytes) -> None:
+        self.name, self.request, self.pending = name, request, b""
         self.socket = socket.create_connection(("127.0.0.1", port))
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @classmethod
+    def sending(cls, port: int, http_path: HttpPath) -> RawSocket:
+        """The same request as `http_path`, byte for byte what a client sends."""
         body = http_path.body.encode()
         headers = {"Host": f"127.0.0.1:{port}", "Content-Length": str(len(body)), **http_path.headers}
-        self.request = ("POST /mcp HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode() + body
-        self.pending = b""
+        request = ("POST /mcp HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode() + body
+        return cls(http_path.name.replace("HTTP", "raw socket"), port, request)
 
     def call(self) -> dict:
         self.socket.sendall(self.request)
@@ -102,6 +118,9 @@ class RawSocket:
             if not received:
                 raise SystemExit(f"{self.name}: the server closed the connection")
             self.pending += received
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 # A server that does no work: it answers every HTTP request it reads (head,
@@ -125,46 +144,26 @@ while data := connection.recv(65536):
 """
 
 
-class Floor:
-    """A do-nothing server answering with the bytes the engine answered
-    `raw_path`'s request with; the floor paths below talk to it."""
-
-    def __init__(self, raw_path: RawSocket) -> None:
-        raw_path.call()
-        self.process = subprocess.Popen([sys.executable, "-c", FLOOR_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.process.stdin.write(raw_path.last_response)
-        self.process.stdin.close()
-        self.port = int(self.process.stdout.readline())
+def start_floor(response: bytes) -> tuple[subprocess.Popen, int]:
+    """A do-nothing server (one connection) answering every request with
+    `response`; returns the process and its port."""
+    process = subprocess.Popen([sys.executable, "-c", FLOOR_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process.stdin.write(response)
+    process.stdin.close()
+    return process, int(process.stdout.readline())
 
 
-class RawFloor(RawSocket):
-    """The raw socket's exchange, byte for byte, against the floor: what the
-    machine (loopback, two processes, the scheduler) costs per round trip."""
-
-    def __init__(self, raw_path: RawSocket) -> None:
-        self.floor = Floor(raw_path)
-        self.name = "floor: raw socket to a no-op server"
-        self.socket = socket.create_connection(("127.0.0.1", self.floor.port))
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.request, self.pending = raw_path.request, b""
-
-    def close(self) -> None:
-        self.socket.close()
-        self.floor.process.wait(timeout=10)
-
-
-class HttpFloor(Http2025):
-    """http.client's exchange against the floor: what the client library costs."""
-
-    def __init__(self, raw_path: RawSocket, http_path: Http2025) -> None:
-        self.floor = Floor(raw_path)
-        self.name = "floor: http.client to a no-op server"
-        self.connection = http.client.HTTPConnection("127.0.0.1", self.floor.port)
-        self.headers, self.body = http_path.headers, http_path.body
-
-    def close(self) -> None:
-        self.connection.close()
-        self.floor.process.wait(timeout=10)
+def floor_paths(raw_path: RawSocket, http_path: HttpPath) -> list:
+    """The raw socket's and http.client's exchanges, byte for byte, against a
+    do-nothing server answering what the engine answered: what the machine
+    (loopback, two processes, the scheduler) and the client library cost."""
+    raw_path.call()
+    raw_process, raw_port = start_floor(raw_path.last_response)
+    http_process, http_port = start_floor(raw_path.last_response)
+    raw = RawSocket("floor: raw socket to a no-op server", raw_port, raw_path.request)
+    client = HttpPath("floor: http.client to a no-op server", http_port, http_path.headers, http_path.body)
+    raw.process, client.process = raw_process, http_process
+    return [raw, client]
 
 
 class Stdio:
@@ -211,7 +210,7 @@ def throughput(port: int, clients: int, seconds: float) -> float:
     stop = time.monotonic() + seconds
 
     def run(index: int) -> None:
-        path = Http2025(port)
+        path = http_2025(port)
         while time.monotonic() < stop:
             _checked(path, path.call())
             counts[index] += 1
@@ -244,13 +243,14 @@ def main() -> int:
         try:
             baseline = parse_bench_line(next(line for line in engine.stdout if line.startswith("BENCH ")))
             port = baseline["port"]
-            http_2025, http_2026 = Http2025(port), Http2026(port)
-            raw_2025 = RawSocket(port, http_2025)
-            floors = [RawFloor(raw_2025), HttpFloor(raw_2025, http_2025)]
-            paths = [http_2025, http_2026, raw_2025, RawSocket(port, http_2026), Stdio(stdio), *floors]
+            session, stateless = http_2025(port), http_2026(port)
+            raw_2025 = RawSocket.sending(port, session)
+            floors = floor_paths(raw_2025, session)
+            paths = [session, stateless, raw_2025, RawSocket.sending(port, stateless), Stdio(stdio), *floors]
             measured = interleaved(paths, args.rounds, args.batch)
             for floor in floors:
                 floor.close()
+                floor.process.wait(timeout=10)  # the floor exits when its one connection closes
             one = throughput(port, 1, args.seconds)
             eight = throughput(port, 8, args.seconds)
         finally:
@@ -258,7 +258,7 @@ def main() -> int:
             stdio.stdin.close()
             engine.wait(timeout=30)
             stdio.wait(timeout=30)
-    base = Http2025.name
+    base = HTTP_2025
     in_process = baseline["in_process_call_mcp_tool_us"]
     print(f"MCP tools/call {TOOL} with {baseline['models']} models loaded, one run "
           f"({args.rounds} rounds x {args.batch} calls per path, interleaved):")
