@@ -4,6 +4,7 @@ Replaces the concept's ``convert_model.py``/``run.py``. CLI::
 
     python -m model_tools list
     python -m model_tools export NAME --out path.pte [--backend portable|xnnpack] [--preserve-linear]
+        [--quantize int8|int8-static]                               # int8 runs on XNNPACK
     python -m model_tools export --module file.py:ClassOrFactory [--example-shape 1,4 ...] --out x.pte
     python -m model_tools export-bank DIR [--only NAME ...]     # every BANK model as DIR/NAME.pte
     python -m model_tools verify path.pte --model NAME [--atol 1e-4] [--json]

@@ -43,7 +43,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from model_tools.sources import resolve_model
 
     label, spec = resolve_model(args.name, args.module, _shapes(args.example_shape))
-    export_spec(label, spec, args.out, args.backend, preserve_linear=args.preserve_linear, log=print)
+    # --quantize runs on XNNPACK: it picks that backend unless another is named.
+    backend = args.backend or ("xnnpack" if args.quantize else "portable")
+    export_spec(label, spec, args.out, backend, preserve_linear=args.preserve_linear, quantize=args.quantize, log=print)
     return 0
 
 
@@ -159,7 +161,7 @@ def _add_model_source(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands and their options."""
-    from model_tools.exporting import BACKENDS
+    from model_tools.exporting import BACKENDS, QUANTIZATIONS
 
     parser = argparse.ArgumentParser(prog=PROG, description="Export and check ExecuTorch .pte models.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -167,7 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export a model to .pte")
     export.add_argument("name", nargs="?", help="built-in model name (see 'list')")
     export.add_argument("--out", required=True, type=Path, help="output .pte path")
-    export.add_argument("--backend", choices=BACKENDS, default="portable")
+    export.add_argument("--backend", choices=BACKENDS, help="portable (default) or xnnpack (the default with --quantize)")
+    export.add_argument(
+        "--quantize",
+        choices=QUANTIZATIONS,
+        help="int8 weights per channel, activations quantized at run time (int8) or calibrated (int8-static); XNNPACK",
+    )
     export.add_argument(
         "--preserve-linear",
         action="store_true",

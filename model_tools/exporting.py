@@ -19,6 +19,15 @@ linked against portable kernels only fails to load such a program with a
 missing-operator error. That kernel also rejects 1-D inputs (so the ``linear``
 model, input [1], cannot use it; export refuses). So it is opt-in, and the
 default stays runnable everywhere.
+
+Quantization (``quantize=``, XNNPACK only) goes through PT2E with the
+``XNNPACKQuantizer`` that ships with executorch: weights int8 per output
+channel (symmetric), and activations either quantized at run time per row
+(``"int8"``: dynamic, no calibration, for linear layers) or with fixed
+per-tensor scales (``"int8-static"``: linear and convolution layers, pooling
+and more, calibrated on the example inputs plus seeded random inputs of the
+same shapes). Both leave float32 inputs and outputs: the delegate converts at
+its edges.
 """
 
 from __future__ import annotations
@@ -40,6 +49,12 @@ from model_tools.sources import builtin_model, user_model
 
 BACKENDS = ("portable", "xnnpack")
 """Backends ``export`` accepts."""
+
+QUANTIZATIONS = ("int8", "int8-static")
+"""``quantize=`` modes: dynamic int8 (activations quantized at run time) and static int8."""
+
+CALIBRATION_SAMPLES = 32
+"""Random input sets (seeded) that calibrate ``int8-static``, after the example inputs."""
 
 BANK: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
@@ -118,16 +133,67 @@ def check_linear_inputs_2d(exported: torch.export.ExportedProgram) -> None:
             )
 
 
+def check_quantize(backend: str, quantize: str | None) -> None:
+    """Refuse a quantization mode that does not exist or a backend that cannot run it."""
+    if quantize is None:
+        return
+    if quantize not in QUANTIZATIONS:
+        raise UserError(f"unknown quantization '{quantize}'", f"use one of: {', '.join(QUANTIZATIONS)}")
+    if backend != "xnnpack":
+        raise UserError(f"--quantize {quantize} needs the xnnpack backend, not '{backend}'", "add --backend xnnpack")
+
+
+def calibration_inputs(method: ModelSpec, samples: int = CALIBRATION_SAMPLES) -> list[tuple[torch.Tensor, ...]]:
+    """The example inputs, then ``samples`` seeded random sets shaped like them
+    (float inputs drawn around the example's own mean and spread; other dtypes
+    repeated as they are)."""
+    generator = torch.Generator().manual_seed(0)
+    sets = [tuple(method.example_inputs)]
+    for _ in range(samples):
+        one = []
+        for example in method.example_inputs:
+            if example.is_floating_point():
+                spread = float(example.float().std()) if example.numel() > 1 else 1.0
+                noise = torch.randn(example.shape, generator=generator) * (spread or 1.0)
+                one.append((example.float().mean() + noise).to(example.dtype))
+            else:
+                one.append(example)
+        sets.append(tuple(one))
+    return sets
+
+
+def quantize_module(method: ModelSpec, quantize: str) -> nn.Module:
+    """PT2E: capture, annotate with XNNPACKQuantizer, calibrate (static), convert."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    config = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=quantize == "int8")
+    captured = torch.export.export(method.module, method.example_inputs, dynamic_shapes=method.dynamic_shapes).module()
+    prepared = prepare_pt2e(captured, XNNPACKQuantizer().set_global(config))
+    for inputs in calibration_inputs(method) if quantize == "int8-static" else [method.example_inputs]:
+        prepared(*inputs)
+    return convert_pt2e(prepared)
+
+
 def lower_to_pte_bytes(
-    spec: AnySpec, backend: str = "portable", preserve_linear: bool = False, log: Log = _silent
+    spec: AnySpec,
+    backend: str = "portable",
+    preserve_linear: bool = False,
+    log: Log = _silent,
+    quantize: str | None = None,
 ) -> bytes:
     """Run the export pipeline and return the serialized program (all methods of ``spec``)."""
     from executorch.exir import to_edge_transform_and_lower
 
+    check_quantize(backend, quantize)
     partitioners = _partitioners(backend)
     programs = {}
     for name, method in method_specs(spec).items():
-        exported = torch.export.export(method.module, method.example_inputs, dynamic_shapes=method.dynamic_shapes)
+        module = quantize_module(method, quantize) if quantize else method.module
+        exported = torch.export.export(module, method.example_inputs, dynamic_shapes=method.dynamic_shapes)
         if preserve_linear:
             check_linear_inputs_2d(exported)
         programs[name] = exported
@@ -181,6 +247,7 @@ def export_model(
     *,
     example_inputs: Sequence[torch.Tensor] | None = None,
     preserve_linear: bool = False,
+    quantize: str | None = None,
     log: Log = _silent,
 ) -> Path:
     """Export a model to ``out_path`` and return that path.
@@ -190,7 +257,7 @@ def export_model(
     an ``nn.Module`` together with ``example_inputs``.
     """
     label, spec = _to_spec(name_or_module, example_inputs)
-    return export_spec(label, spec, out_path, backend, preserve_linear=preserve_linear, log=log)
+    return export_spec(label, spec, out_path, backend, preserve_linear=preserve_linear, quantize=quantize, log=log)
 
 
 def describe_inputs(spec: AnySpec) -> str:
@@ -213,14 +280,17 @@ def export_spec(
     backend: str = "portable",
     *,
     preserve_linear: bool = False,
+    quantize: str | None = None,
     log: Log = _silent,
 ) -> Path:
     """Export an already-resolved model; ``label`` only names it in progress lines."""
     if backend not in BACKENDS:
         raise UserError(f"unknown backend '{backend}'", f"use one of: {', '.join(BACKENDS)}")
+    check_quantize(backend, quantize)
     out = Path(out_path)
-    log(f"exporting {label} (backend={backend}, preserve_linear={preserve_linear}, inputs: {describe_inputs(spec)})")
-    data = lower_to_pte_bytes(spec, backend, preserve_linear, log)
+    how = f"backend={backend}, preserve_linear={preserve_linear}" + (f", quantize={quantize}" if quantize else "")
+    log(f"exporting {label} ({how}, inputs: {describe_inputs(spec)})")
+    data = lower_to_pte_bytes(spec, backend, preserve_linear, log, quantize)
     write_atomically(data, out)
     log(f"wrote {out} ({len(data)} bytes)")
     return out

@@ -8,6 +8,9 @@ backend, and ExecuTorch 1.5.1's Python runtime runs all of them:
 - ``linear``: float32 [1] -> float32 [1]; y = 2x + 3 (nn.Linear(1, 1), weight 2, bias 3)
 - ``mlp``: float32 [1, 256] -> float32 [1, 10]; 256-1024-1024-10 MLP with ReLU, seed 0
 - ``two_io``: float32 [3], float32 [3] -> float32 [3], float32 [3]; (a - b, a * b)
+- ``cnn``: float32 [1, 1, 8, 8] image -> float32 [1, 10]; Conv2d(1, 8, 3) + ReLU +
+  MaxPool(2), Conv2d(8, 16, 3) + ReLU + MaxPool(2), Linear(64, 10), seed 0: the
+  convolution, pooling and layout nodes a quantized XNNPACK graph has
 
 The typed-tensor bank (small, seeded; see :data:`model_tools.exporting.BANK`):
 
@@ -164,6 +167,35 @@ def make_mlp() -> ModelSpec:
     return _seeded(MLP_SEED, build)
 
 
+class SmallCnn(nn.Module):
+    """Two 3x3 convolutions (padding 1) with ReLU and 2x2 max pooling, then a linear layer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Linear(16 * 2 * 2, 10)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(image).flatten(1))
+
+
+def make_cnn() -> ModelSpec:
+    """:class:`SmallCnn` on a seeded [1, 1, 8, 8] image (random weights)."""
+
+    def build() -> ModelSpec:
+        module = SmallCnn()
+        return ModelSpec(module.eval(), (torch.randn(1, 1, 8, 8, dtype=torch.float32),))
+
+    return _seeded(MLP_SEED, build)
+
+
 def make_two_io() -> ModelSpec:
     """Two [3] float inputs and two [3] outputs, for input/output ordering tests."""
     a = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32)
@@ -246,6 +278,7 @@ MODELS: Mapping[str, Callable[[], AnySpec]] = MappingProxyType(
     {
         "linear": make_linear,
         "mlp": make_mlp,
+        "cnn": make_cnn,
         "two_io": make_two_io,
         "embedding": make_embedding,
         "uint8_conv": make_uint8_conv,

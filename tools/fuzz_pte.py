@@ -3,7 +3,7 @@ described and executed by the built engine, to find the programs that crash or
 hang it instead of being refused with an error.
 
     .venv/bin/python -m tools.fuzz_pte --cases 10000 --seed 1
-        [--models linear,embedding,dynamic_batch,two_methods,mlp_xnnpack] [--kinds truncate,...]
+        [--models linear,embedding,dynamic_batch,two_methods,mlp_xnnpack,mlp_int8,mlp_int8_static] [--kinds ...]
         [--godot BIN] [--batch 100] [--jobs 2] [--keep-crashers DIR] [--json report.json]
         [--seed-dir DIR] [--extra DIR_OR_PTE] [--hang-timeout 20] [--memory-limit-mb 6144]
 
@@ -63,14 +63,15 @@ from tools.godot_project import DEFAULT_ENGINE, REPO_ROOT, prepare_project
 
 PROJECT = REPO_ROOT / "tests" / "project"
 RUNNER = "res://fuzz_runner.gd"
-DEFAULT_MODELS = ("linear", "embedding", "dynamic_batch", "two_methods", "mlp_xnnpack")
+DEFAULT_MODELS = ("linear", "embedding", "dynamic_batch", "two_methods", "mlp_xnnpack", "mlp_int8", "mlp_int8_static",
+                  "cnn_int8_static")
 KINDS = ("truncate", "bitflip", "overwrite", "flatbuffer-targeted", "segment-targeted", "serializer")
 OUTCOMES = ("refused", "ran", "silent", "crashed", "hung")
 FINDINGS = ("silent", "crashed", "hung")
 """Outcomes that are bugs: kept with --keep-crashers and listed in the report."""
-# How a case is loaded, with weights: ExecuTorchModel.load_from_file (memory-
-# mapped), ExecuTorchRuntime.load_model_from_file (read into memory while hot
-# reload is on, as in debug builds) and ResourceLoader.load (the `load()` path).
+# How a case is loaded, with weights: ExecuTorchModel.load_from_file,
+# ExecuTorchRuntime.load_model_from_file (with hot reload watching the file, as
+# in debug builds) and ResourceLoader.load (the `load()` path).
 MODES = (("model", 2), ("runtime", 1), ("resource", 1))
 DEFAULT_HANG_TIMEOUT = 20.0
 DEFAULT_MEMORY_LIMIT_MB = 6144
@@ -120,19 +121,26 @@ class Seed:
     pte: Any = dataclasses.field(repr=False)
 
 
-def seed_recipe(name: str) -> tuple[str, str]:
-    """(built-in model, backend) for a seed name: a model bank stem, NAME_xnnpack
-    (NAME lowered to XNNPACK) or a plain built-in model (portable)."""
+# Seed-name suffixes: NAME lowered to XNNPACK, as it is or quantized (model_tools' --quantize).
+SEED_SUFFIXES = {"_xnnpack": None, "_int8": "int8", "_int8_static": "int8-static"}
+
+
+def seed_recipe(name: str) -> tuple[str, str, str | None]:
+    """(built-in model, backend, quantization) for a seed name: a model bank
+    stem, NAME_xnnpack (NAME lowered to XNNPACK), NAME_int8 or NAME_int8_static
+    (NAME quantized for XNNPACK, dynamic or static) or a plain built-in model
+    (portable)."""
     from model_tools import BANK, MODELS
 
     if name in BANK:
-        return BANK[name]
-    if name.endswith("_xnnpack") and name.removesuffix("_xnnpack") in MODELS:
-        return name.removesuffix("_xnnpack"), "xnnpack"
+        return (*BANK[name], None)
+    for suffix, quantize in sorted(SEED_SUFFIXES.items(), key=lambda item: -len(item[0])):
+        if name.endswith(suffix) and name.removesuffix(suffix) in MODELS:
+            return name.removesuffix(suffix), "xnnpack", quantize
     if name in MODELS:
-        return name, "portable"
+        return name, "portable", None
     raise FuzzError(f"unknown model '{name}': use a model bank stem or built-in model ({', '.join(MODELS)}), "
-                    "optionally with _xnnpack")
+                    f"optionally with {', '.join(SEED_SUFFIXES)}")
 
 
 def read_extended_header(data: bytes) -> tuple[int, int] | None:
@@ -171,12 +179,13 @@ def export_seeds(directory: Path, names: Sequence[str], reuse: bool = False,
     directory.mkdir(parents=True, exist_ok=True)
     seeds = {}
     for name in names:
-        model, backend = seed_recipe(name)
+        model, backend, quantize = seed_recipe(name)
         path = directory / f"{name}.pte"
         if not (reuse and path.is_file()):
             began = time.perf_counter()
-            export_model(model, path, backend)
-            log(f"exported {name} ({model}, {backend}) in {time.perf_counter() - began:.1f} s")
+            export_model(model, path, backend, quantize=quantize)
+            how = backend + (f", {quantize}" if quantize else "")
+            log(f"exported {name} ({model}, {how}) in {time.perf_counter() - began:.1f} s")
         data = path.read_bytes()
         seeds[name] = Seed(name, path, data, program_layout(data), deserialize_pte_binary(data))
     return seeds

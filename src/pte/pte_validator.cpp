@@ -115,6 +115,13 @@ const char *scalar_type_name(int8_t p_type) {
 	}
 }
 
+// A value kind's name without its article ("TensorList"), and with one ("a TensorList").
+const char *bare_kind_name(uint8_t p_kind) {
+	static const char *const names[KIND_COUNT] = { "empty value", "None", "Int", "Bool", "Double", "Tensor",
+		"String", "IntList", "DoubleList", "BoolList", "TensorList", "OptionalTensorList" };
+	return p_kind < KIND_COUNT ? names[p_kind] : "value of unknown kind";
+}
+
 const char *kind_name(uint8_t p_kind) {
 	static const char *const names[KIND_COUNT] = { "an empty value", "None", "an Int", "a Bool", "a Double", "a Tensor",
 		"a String", "an IntList", "a DoubleList", "a BoolList", "a TensorList", "an OptionalTensorList" };
@@ -644,6 +651,7 @@ bool ProgramValidator::_check_named_data() {
 		NamedEntry e;
 		e.key = key.chars;
 		e.key_length = key.length;
+		e.data = _file + segment.offset;
 		e.size = segment.size;
 		_named.push_back(e);
 	}
@@ -863,11 +871,11 @@ bool ProgramValidator::_check_lists() {
 				}
 				// The list is built at load time from the values before it.
 				if (item < 0 || (uint32_t)item >= i) {
-					return _fail(format("%s: value %u (%s) item %u is value %d, which is not an earlier value; the file is corrupt.", _method.c_str(), i, kind_name(v.kind) + 3, j, item));
+					return _fail(format("%s: value %u (%s) item %u is value %d, which is not an earlier value; the file is corrupt.", _method.c_str(), i, bare_kind_name(v.kind), j, item));
 				}
 				const uint8_t kind = _values[(size_t)item].kind;
 				if (kind != KIND_TENSOR && !(optional && kind == KIND_NULL)) {
-					return _fail(format("%s: value %u (%s) item %u is %s, not a tensor; the file is corrupt.", _method.c_str(), i, kind_name(v.kind) + 3, j, _value_text((uint32_t)item).c_str()));
+					return _fail(format("%s: value %u (%s) item %u is %s, not a tensor; the file is corrupt.", _method.c_str(), i, bare_kind_name(v.kind), j, _value_text((uint32_t)item).c_str()));
 				}
 			}
 		}
@@ -1374,10 +1382,9 @@ bool ProgramValidator::_check_delegate_call(const fb::Table &p_call, uint32_t p_
 		const uint32_t a = (uint32_t)_r.element<int32_t>(args, e.external_id);
 		const ValueInfo &v = _values[a];
 		// X7: XNNPACK reads and writes the tensor as its own dtype and shape.
-		const int8_t expected = e.datatype == 1 ? SCALAR_FLOAT : SCALAR_HALF;
-		if (v.scalar_type != expected) {
+		if (v.scalar_type != e.scalar_type) {
 			return _fail(format("%s argument %u (value %u) is %s, but the delegate's graph expects %s there; the file is corrupt.", where.c_str(), e.external_id, a,
-					scalar_type_name(v.scalar_type), scalar_type_name(expected)));
+					scalar_type_name(v.scalar_type), scalar_type_name(e.scalar_type)));
 		}
 		// The executor reshapes each input to the tensor's sizes in dim order; XNNPACK
 		// declares a rank-0 tensor as [1], so single elements match whatever their rank.

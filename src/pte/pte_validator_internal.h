@@ -70,6 +70,7 @@ struct ValueInfo {
 struct NamedEntry {
 	const char *key = nullptr;
 	uint32_t key_length = 0;
+	const uint8_t *data = nullptr; // inside the program's bytes (its segment)
 	uint64_t size = 0;
 };
 
@@ -77,7 +78,7 @@ struct NamedEntry {
 struct XnnExternal {
 	uint32_t external_id = 0;
 	bool input = false;
-	int16_t datatype = 0;
+	int8_t scalar_type = 0; // the ExecuTorch dtype of the tensor passed for it
 	uint32_t rank = 0;
 	uint32_t dims[6] = {};
 };

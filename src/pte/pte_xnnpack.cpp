@@ -7,7 +7,10 @@
 /*  sizes, external ids and node shapes go straight into XNNPACK, whose   */
 /*  weight packing, subgraph fusion and kernels read out of bounds when   */
 /*  they disagree. Only node types whose shape rules are checked in full  */
-/*  here are accepted, and only float32/float16 values (no quantization). */
+/*  here are accepted; values are float32, float16, or 8-bit quantized as */
+/*  PT2E's XNNPACKQuantizer writes them (static per-tensor activations,   */
+/*  per-channel weights and biases, dynamic per-token activations), with  */
+/*  every scale, zero point and channel count checked.                    */
 /*  Field layouts follow backends/xnnpack/serialization/runtime_schema.fbs */
 /*  (the schema the runtime is compiled from).                            */
 /**************************************************************************/
@@ -15,6 +18,7 @@
 #include "pte_validator_internal.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace pte {
@@ -31,8 +35,80 @@ constexpr uint32_t XNN_FLAG_TRANSPOSE_WEIGHTS = 8;
 constexpr uint32_t XNN_FLAG_KEEP_DIMS = 0x40;
 constexpr uint32_t XNN_MAX_TENSOR_DIMS = 6;
 constexpr uint32_t XNN_MAX_EXTERNALS = 4096; // XNNCompiler's own limit
-constexpr int16_t XNN_DATATYPE_FP32 = 1;
-constexpr int16_t XNN_DATATYPE_FP16 = 2;
+
+// XNNDatatype values (runtime_schema.fbs) this validator knows.
+enum Datatype : int16_t {
+	DT_FP32 = 1,
+	DT_FP16 = 2,
+	DT_QINT8 = 3, // per-tensor scale and zero point
+	DT_QUINT8 = 4,
+	DT_QINT32 = 5,
+	DT_QCINT8 = 6, // per-channel scales, zero point 0
+	DT_QCINT32 = 7,
+	DT_QCINT4 = 8,
+	DT_QDINT8 = 9, // quantized at run time, per token (row)
+	DT_QBINT4 = 10,
+};
+
+// The XNNQuantParams union's tags (and NONE for a plain XNNTensorValue).
+enum Quantization : uint8_t {
+	QUANT_NONE = 0,
+	QUANT_PER_CHANNEL = 1,
+	QUANT_PER_TENSOR = 2,
+	QUANT_PER_TOKEN = 3,
+	QUANT_PER_CHANNEL_GROUP = 4,
+};
+
+// What each accepted datatype is: its element size, the quantization its
+// values must carry, and the ExecuTorch dtype a graph input or output of it
+// is passed as (-1: it cannot be one).
+struct DatatypeFacts {
+	int16_t datatype;
+	const char *name;
+	uint8_t size;
+	Quantization quantization;
+	int8_t scalar_type;
+};
+const DatatypeFacts DATATYPES[] = {
+	{ DT_FP32, "float32", 4, QUANT_NONE, SCALAR_FLOAT },
+	{ DT_FP16, "float16", 2, QUANT_NONE, SCALAR_HALF },
+	{ DT_QINT8, "qint8", 1, QUANT_PER_TENSOR, SCALAR_CHAR },
+	{ DT_QUINT8, "quint8", 1, QUANT_PER_TENSOR, SCALAR_BYTE },
+	{ DT_QINT32, "qint32", 4, QUANT_PER_TENSOR, -1 },
+	{ DT_QCINT8, "qcint8", 1, QUANT_PER_CHANNEL, -1 },
+	{ DT_QCINT32, "qcint32", 4, QUANT_PER_CHANNEL, -1 },
+	{ DT_QDINT8, "qdint8", 1, QUANT_PER_TOKEN, -1 },
+};
+
+const DatatypeFacts *datatype_facts(int16_t p_datatype) {
+	for (const DatatypeFacts &facts : DATATYPES) {
+		if (facts.datatype == p_datatype) {
+			return &facts;
+		}
+	}
+	return nullptr;
+}
+
+const char *datatype_name(int16_t p_datatype) {
+	const DatatypeFacts *facts = datatype_facts(p_datatype);
+	return facts ? facts->name : "an unknown datatype";
+}
+
+bool is_float(int16_t p_datatype) {
+	return p_datatype == DT_FP32 || p_datatype == DT_FP16;
+}
+
+// Static quantized activations: what quantized elementwise, pooling and
+// layout nodes read and write.
+bool is_quantized_activation(int16_t p_datatype) {
+	return p_datatype == DT_QINT8 || p_datatype == DT_QUINT8;
+}
+
+// XNNPACK refuses a scale that is not finite, normal and positive; a value
+// that passes this is one it takes.
+bool is_valid_scale(float p_scale) {
+	return p_scale > 0.0f && std::isnormal(p_scale);
+}
 
 namespace X {
 enum : uint16_t {
@@ -46,6 +122,18 @@ enum : uint16_t {
 
 	VALUE_TYPE = field(0),
 	VALUE_UNION = field(1),
+
+	QVALUE_TENSOR = field(0),
+	QVALUE_PARAMS_TYPE = field(1),
+	QVALUE_PARAMS = field(2),
+
+	PER_CHANNEL_SCALE = field(0),
+	PER_CHANNEL_CHANNEL_DIM = field(1),
+	PER_CHANNEL_SCALE_BUFFER_IDX = field(2),
+	PER_CHANNEL_NUM_SCALES = field(3),
+	PER_TOKEN_NUM_NONBATCH_DIMS = field(0),
+	PER_TENSOR_SCALE = field(0),
+	PER_TENSOR_ZERO_POINT = field(1),
 
 	TENSOR_DATATYPE = field(0),
 	TENSOR_NUM_DIMS = field(1),
@@ -81,6 +169,7 @@ enum Layout : uint8_t {
 	LAYOUT_SLICE,
 	LAYOUT_PAD,
 	LAYOUT_CONCAT,
+	LAYOUT_CONVERT, // _XNNNode1x1: between float and 8-bit quantized values
 };
 
 struct NodeType {
@@ -109,7 +198,7 @@ const NodeType NODE_TYPES[] = {
 	{ "Multiply", LAYOUT_BINARY, 2 },
 	{ "Subtract", LAYOUT_BINARY, 2 },
 	{ "Floor", LAYOUT_UNARY, 1 },
-	{ "Convert", LAYOUT_REFUSED, 0 },
+	{ "Convert", LAYOUT_CONVERT, 1 },
 	{ "GlobalAvgPooling2d", LAYOUT_GLOBAL_AVG_POOL, 1 },
 	{ "StaticReshape", LAYOUT_RESHAPE, 1 },
 	{ "ArgMaxPooling2d", LAYOUT_REFUSED, 0 },
@@ -149,6 +238,7 @@ struct XValue {
 	uint32_t dims[XNN_MAX_TENSOR_DIMS] = {};
 	uint32_t flags = 0;
 	uint32_t external_id = XNN_INVALID_VALUE_ID;
+	uint32_t channel_dim = 0; // per-channel values: the dimension the scales follow
 	bool constant = false;
 	bool produced = false; // available to later nodes (constant, external input, or a node's output)
 };
@@ -179,6 +269,7 @@ class PayloadChecker {
 	std::string _error;
 	std::vector<XValue> _values;
 	std::vector<std::pair<uint32_t, uint32_t>> _ids; // (id_out, index into _values), sorted
+	const uint8_t *_constant_data_start = nullptr;
 	uint64_t _constant_data_size = 0;
 	fb::Vector _constant_data;
 	uint32_t _num_externs = 0;
@@ -208,7 +299,12 @@ class PayloadChecker {
 
 	bool _check_header(uint64_t &r_flatbuffer_offset, uint64_t &r_flatbuffer_size);
 	bool _check_values();
+	// The bytes of constant `p_buffer_index` (in the payload or the program's
+	// named data), or false with the error set; `p_what` names them in it.
+	bool _constant_bytes(uint32_t p_value, uint32_t p_buffer_index, const char *p_what, const uint8_t *&r_data, uint64_t &r_size);
 	bool _check_constant(uint32_t p_value, const XValue &p_info, uint32_t p_buffer_index);
+	bool _check_quantization(uint32_t p_value, XValue &r_info, uint8_t p_params_type, const fb::Table &p_params);
+	bool _check_datatypes(const std::string &p_where, Layout p_layout, XValue *const *p_in, uint32_t p_input_count, const XValue &p_out, uint32_t p_flags);
 	bool _check_nodes();
 	bool _check_node(uint32_t p_index, uint8_t p_type, const fb::Table &p_node);
 
@@ -240,18 +336,14 @@ bool PayloadChecker::_check_header(uint64_t &r_flatbuffer_offset, uint64_t &r_fl
 	}
 	r_flatbuffer_offset = flatbuffer_offset;
 	r_flatbuffer_size = flatbuffer_size;
+	_constant_data_start = _payload + constant_offset;
 	_constant_data_size = constant_size;
 	return true;
 }
 
-// X5: a constant has at least the bytes its dims and dtype need.
-bool PayloadChecker::_check_constant(uint32_t p_value, const XValue &p_info, uint32_t p_buffer_index) {
+bool PayloadChecker::_constant_bytes(uint32_t p_value, uint32_t p_buffer_index, const char *p_what, const uint8_t *&r_data, uint64_t &r_size) {
 	if (!_constant_data.present || p_buffer_index >= _constant_data.count) {
-		return _fail(format("value %u uses constant %u, which the graph does not have; the file is corrupt.", p_value, p_buffer_index));
-	}
-	uint64_t need = p_info.datatype == XNN_DATATYPE_FP32 ? 4 : 2;
-	for (uint32_t d = 0; d < p_info.rank; d++) {
-		need *= p_info.dims[d]; // dims were bounded by max_tensor_bytes
+		return _fail(format("value %u uses constant %u for its %s, which the graph does not have; the file is corrupt.", p_value, p_buffer_index, p_what));
 	}
 	const fb::Table entry = _r.table_element(_constant_data, p_buffer_index);
 	const uint64_t offset = _r.scalar<uint64_t>(entry, X::CONSTANT_OFFSET, 0);
@@ -265,24 +357,125 @@ bool PayloadChecker::_check_constant(uint32_t p_value, const XValue &p_info, uin
 		// The compiler asks the program's named data map, which is null without named data.
 		const NamedEntry *data = key.present ? find_named(_named, key.chars, key.length) : nullptr;
 		if (data == nullptr) {
-			return _fail(format("value %u's weights are named '%s', which the program's named data does not have; the file is corrupt.", p_value,
+			return _fail(format("value %u's %s are named '%s', which the program's named data does not have; the file is corrupt.", p_value, p_what,
 					key.present ? quote(key.chars, key.length).c_str() : ""));
 		}
-		if (data->size < need) {
-			return _fail(format("value %u has dims %s and needs %llu bytes of weights, but its named data has %llu; the file is corrupt.", p_value,
-					shape_text(p_info).c_str(), (unsigned long long)need, (unsigned long long)data->size));
-		}
+		r_data = data->data;
+		r_size = data->size;
 		return true;
 	}
 	if (offset > _constant_data_size || size > _constant_data_size - offset) {
-		return _fail(format("value %u's weights (%llu bytes at %llu) lie outside the payload's constant data; the file is corrupt.", p_value,
+		return _fail(format("value %u's %s (%llu bytes at %llu) lie outside the payload's constant data; the file is corrupt.", p_value, p_what,
 				(unsigned long long)size, (unsigned long long)offset));
+	}
+	r_data = _constant_data_start + offset;
+	r_size = size;
+	return true;
+}
+
+// X5: a constant has at least the bytes its dims and dtype need.
+bool PayloadChecker::_check_constant(uint32_t p_value, const XValue &p_info, uint32_t p_buffer_index) {
+	uint64_t need = datatype_facts(p_info.datatype)->size;
+	for (uint32_t d = 0; d < p_info.rank; d++) {
+		need *= p_info.dims[d]; // dims were bounded by max_tensor_bytes
+	}
+	const uint8_t *data = nullptr;
+	uint64_t size = 0;
+	if (!_constant_bytes(p_value, p_buffer_index, "weights", data, size)) {
+		return false;
 	}
 	if (size < need) {
 		return _fail(format("value %u has dims %s and needs %llu bytes of weights, but has %llu; the file is corrupt.", p_value, shape_text(p_info).c_str(),
 				(unsigned long long)need, (unsigned long long)size));
 	}
 	return true;
+}
+
+// X10: a quantized value's parameters, as XNNPACK's define functions read
+// them: the scales a per-channel value's channel count says it has (XNNPACK
+// reads that many floats without a bound), each finite and positive, and zero
+// points its datatype can hold.
+bool PayloadChecker::_check_quantization(uint32_t p_value, XValue &r_info, uint8_t p_params_type, const fb::Table &p_params) {
+	if (p_params_type == QUANT_PER_CHANNEL_GROUP || r_info.datatype == DT_QCINT4 || r_info.datatype == DT_QBINT4) {
+		return _fail(format("value %u is quantized to 4 bits, which this engine's validator does not accept; export the model with 8-bit quantization (`python -m model_tools export ... --quantize int8`).", p_value));
+	}
+	const DatatypeFacts &facts = *datatype_facts(r_info.datatype);
+	if (p_params_type != facts.quantization || (p_params_type != QUANT_NONE && !p_params.present)) {
+		return _fail(format("value %u is %s but its quantization parameters are missing or of another kind; the file is corrupt.", p_value, facts.name));
+	}
+	switch (p_params_type) {
+		case QUANT_PER_TENSOR: {
+			const float scale = _r.scalar<float>(p_params, X::PER_TENSOR_SCALE, 0.0f);
+			const int32_t zero_point = _r.scalar<int32_t>(p_params, X::PER_TENSOR_ZERO_POINT, 0);
+			if (!_structure_ok()) {
+				return false;
+			}
+			if (!is_valid_scale(scale)) {
+				return _fail(format("value %u has the quantization scale %g; a scale is finite and positive. The file is corrupt.", p_value, (double)scale));
+			}
+			const bool zero_point_ok = r_info.datatype == DT_QINT8 ? (zero_point >= -128 && zero_point <= 127)
+					: r_info.datatype == DT_QUINT8				   ? (zero_point >= 0 && zero_point <= 255)
+																   : zero_point == 0;
+			if (!zero_point_ok) {
+				return _fail(format("value %u (%s) has the zero point %d, outside its datatype's range; the file is corrupt.", p_value, facts.name, zero_point));
+			}
+			return true;
+		}
+		case QUANT_PER_CHANNEL: {
+			const uint32_t channel_dim = _r.scalar<uint32_t>(p_params, X::PER_CHANNEL_CHANNEL_DIM, 0);
+			const uint32_t scale_buffer = _r.scalar<uint32_t>(p_params, X::PER_CHANNEL_SCALE_BUFFER_IDX, 0);
+			const uint32_t num_scales = _r.scalar<uint32_t>(p_params, X::PER_CHANNEL_NUM_SCALES, 0);
+			const fb::Vector inline_scales = _r.vector(p_params, X::PER_CHANNEL_SCALE, 4);
+			if (!_structure_ok()) {
+				return false;
+			}
+			if (channel_dim >= r_info.rank) {
+				return _fail(format("value %u has its scales along dimension %u, but has %u dims; the file is corrupt.", p_value, channel_dim, r_info.rank));
+			}
+			const uint32_t channels = r_info.dims[channel_dim];
+			const uint8_t *scales = nullptr;
+			uint64_t available = 0;
+			if (scale_buffer != 0) {
+				if (num_scales != channels) {
+					return _fail(format("value %u has %u channels but declares %u scales; the file is corrupt.", p_value, channels, num_scales));
+				}
+				if (!_constant_bytes(p_value, scale_buffer, "scales", scales, available)) {
+					return false;
+				}
+			} else if (inline_scales.present) {
+				scales = _r.bytes(inline_scales);
+				available = (uint64_t)inline_scales.count * 4;
+			}
+			if (scales == nullptr || available < (uint64_t)channels * 4) {
+				return _fail(format("value %u has %u channels but fewer scales; the file is corrupt.", p_value, channels));
+			}
+			for (uint32_t c = 0; c < channels; c++) {
+				float scale;
+				memcpy(&scale, scales + (size_t)c * 4, 4);
+				if (!is_valid_scale(scale)) {
+					return _fail(format("value %u has the scale %g for channel %u; a scale is finite and positive. The file is corrupt.", p_value, (double)scale, c));
+				}
+			}
+			r_info.channel_dim = channel_dim;
+			return true;
+		}
+		case QUANT_PER_TOKEN: {
+			const int32_t nonbatch = _r.scalar<int32_t>(p_params, X::PER_TOKEN_NUM_NONBATCH_DIMS, 0);
+			if (!_structure_ok()) {
+				return false;
+			}
+			// XNNPACK counts the batch over the first rank - nonbatch dims.
+			if (nonbatch < 1 || (uint32_t)nonbatch > r_info.rank) {
+				return _fail(format("value %u quantizes per token over %d of its %u dims; the file is corrupt.", p_value, nonbatch, r_info.rank));
+			}
+			if (r_info.flags != 0) {
+				return _fail(format("value %u is quantized at run time but is a graph input or output; the file is corrupt.", p_value));
+			}
+			return true;
+		}
+		default:
+			return true;
+	}
 }
 
 // X3, X4, X5, X6: the value definitions.
@@ -310,15 +503,22 @@ bool PayloadChecker::_check_values() {
 	for (uint32_t i = 0; i < values.count; i++) {
 		const fb::Table value = _r.table_element(values, i);
 		const uint8_t type = _r.scalar<uint8_t>(value, X::VALUE_TYPE, 0);
-		const fb::Table tensor = _r.table(value, X::VALUE_UNION);
+		const fb::Table body = _r.table(value, X::VALUE_UNION);
 		if (!_structure_ok()) {
 			return false;
 		}
-		if (type == 2) {
-			return _fail(format("value %u is quantized, which this engine's validator does not accept; export the model without quantization.", i));
-		}
-		if (type != 1 || !tensor.present) {
+		// XValueUnion: 1 is an XNNTensorValue, 2 an XNNQuantizedTensorValue wrapping one.
+		if ((type != 1 && type != 2) || !body.present) {
 			return _fail(format("value %u is not a tensor definition; the file is corrupt.", i));
+		}
+		const fb::Table tensor = type == 1 ? body : _r.table(body, X::QVALUE_TENSOR);
+		const uint8_t params_type = type == 1 ? (uint8_t)QUANT_NONE : _r.scalar<uint8_t>(body, X::QVALUE_PARAMS_TYPE, 0);
+		const fb::Table params = type == 1 ? fb::Table() : _r.table(body, X::QVALUE_PARAMS);
+		if (!_structure_ok()) {
+			return false;
+		}
+		if (!tensor.present) {
+			return _fail(format("value %u is a quantized value without a tensor; the file is corrupt.", i));
 		}
 		XValue &v = _values[i];
 		v.datatype = _r.scalar<int16_t>(tensor, X::TENSOR_DATATYPE, 0);
@@ -332,11 +532,13 @@ bool PayloadChecker::_check_values() {
 		if (!_structure_ok()) {
 			return false;
 		}
-		if (v.datatype != XNN_DATATYPE_FP32 && v.datatype != XNN_DATATYPE_FP16) {
-			return _fail(format("value %u has XNNPACK datatype %d; this engine accepts float32 and float16 graphs only.", i, (int)v.datatype));
+		const DatatypeFacts *facts = datatype_facts(v.datatype);
+		if (facts == nullptr && v.datatype != DT_QCINT4 && v.datatype != DT_QBINT4) {
+			return _fail(format("value %u has XNNPACK datatype %d; this engine accepts float32, float16 and 8-bit quantized graphs only.", i, (int)v.datatype));
 		}
 		if (dq_datatype != 0) {
-			return _fail(format("value %u is quantized at run time, which this engine's validator does not accept; export the model without quantization.", i));
+			// The form ExecuTorch wrote before 2024 (a dq_datatype on a float input), not PT2E's Convert nodes.
+			return _fail(format("value %u uses an old form of dynamic quantization this engine's validator does not accept; re-export the model with ExecuTorch 1.5.", i));
 		}
 		const uint32_t rank = dims.present ? dims.count : 0;
 		if (rank != num_dims) {
@@ -346,7 +548,7 @@ bool PayloadChecker::_check_values() {
 			return _fail(format("value %u has %u dims; XNNPACK allows at most 6. The file is corrupt.", i, rank));
 		}
 		v.rank = rank;
-		uint64_t bytes = v.datatype == XNN_DATATYPE_FP32 ? 4 : 2;
+		uint64_t bytes = facts ? facts->size : 1;
 		for (uint32_t d = 0; d < rank; d++) {
 			v.dims[d] = _r.element<uint32_t>(dims, d);
 			// Zero-sized dims reach divisions inside XNNPACK's shape code.
@@ -361,6 +563,9 @@ bool PayloadChecker::_check_values() {
 		if (v.id == XNN_INVALID_VALUE_ID) {
 			return _fail(format("value %u has the reserved id 0xFFFFFFFF; the file is corrupt.", i));
 		}
+		if (!_check_quantization(i, v, params_type, params)) {
+			return false;
+		}
 		const uint32_t external = v.flags & (XNN_VALUE_FLAG_EXTERNAL_INPUT | XNN_VALUE_FLAG_EXTERNAL_OUTPUT);
 		if (v.flags != external || external == (XNN_VALUE_FLAG_EXTERNAL_INPUT | XNN_VALUE_FLAG_EXTERNAL_OUTPUT)) {
 			return _fail(format("value %u has the flags 0x%x; a value is internal, an input or an output. The file is corrupt.", i, v.flags));
@@ -368,9 +573,15 @@ bool PayloadChecker::_check_values() {
 		if (external != 0 ? v.external_id >= _num_externs : v.external_id != XNN_INVALID_VALUE_ID) {
 			return _fail(format("value %u has external id %u, which does not match its role (the graph has %u inputs and outputs); the file is corrupt.", i, v.external_id, _num_externs));
 		}
+		if (external != 0 && facts->scalar_type < 0) {
+			return _fail(format("value %u is a %s input or output of the graph, which ExecuTorch cannot pass; the file is corrupt.", i, facts->name));
+		}
 		if (constant != 0) {
 			if (external != 0) {
 				return _fail(format("value %u is both a constant and an input or output; the file is corrupt.", i));
+			}
+			if (v.datatype == DT_QDINT8) {
+				return _fail(format("value %u is quantized at run time but is a constant; the file is corrupt.", i));
 			}
 			if (!_check_constant(i, v, constant)) {
 				return false;
@@ -432,6 +643,68 @@ bool window(uint64_t p_in, uint64_t p_pad_a, uint64_t p_pad_b, uint64_t p_kernel
 	return true;
 }
 
+// X11: the datatypes a node reads and writes go together. Float nodes keep
+// one datatype throughout. Quantized graphs are what PT2E writes: Convert
+// between float and 8-bit values; fully connected and convolution nodes
+// with 8-bit activations, per-channel (or per-tensor) 8-bit weights along
+// the output channels and 32-bit biases, or with activations quantized at
+// run time (fully connected only) into a float output; every other node on
+// one 8-bit activation datatype.
+bool PayloadChecker::_check_datatypes(const std::string &p_where, Layout p_layout, XValue *const *p_in, uint32_t p_input_count, const XValue &p_out, uint32_t p_flags) {
+	const int16_t input = p_in[0]->datatype;
+	const int16_t output = p_out.datatype;
+	bool ok = true;
+	switch (p_layout) {
+		case LAYOUT_CONVERT:
+			ok = (is_float(input) && (is_quantized_activation(output) || output == DT_QDINT8)) || (is_quantized_activation(input) && is_float(output));
+			break;
+		case LAYOUT_FULLY_CONNECTED:
+		case LAYOUT_CONV:
+		case LAYOUT_DEPTHWISE_CONV: {
+			const XValue &filter = *p_in[1];
+			const XValue *bias = p_in[2];
+			if (is_float(input)) {
+				ok = output == input && filter.datatype == input && (bias == nullptr || bias->datatype == input);
+				break;
+			}
+			if (is_quantized_activation(input)) {
+				ok = output == input && (filter.datatype == DT_QCINT8 || filter.datatype == input) &&
+						(bias == nullptr || bias->datatype == DT_QINT32 || bias->datatype == DT_QCINT32);
+			} else {
+				ok = input == DT_QDINT8 && p_layout == LAYOUT_FULLY_CONNECTED && is_float(output) && filter.datatype == DT_QCINT8 &&
+						(bias == nullptr || bias->datatype == output);
+			}
+			// Per-channel scales follow the output channels: XNNPACK reads one per output channel.
+			const uint32_t output_channel_dim = p_layout == LAYOUT_DEPTHWISE_CONV ? 3
+					: p_layout == LAYOUT_FULLY_CONNECTED && (p_flags & XNN_FLAG_TRANSPOSE_WEIGHTS) != 0 ? 1
+																										: 0;
+			if (ok && filter.datatype == DT_QCINT8 && filter.channel_dim != output_channel_dim) {
+				return _fail(format("%s has per-channel weights scaled along dimension %u, not the output channels (%u); the file is corrupt.", p_where.c_str(),
+						filter.channel_dim, output_channel_dim));
+			}
+		} break;
+		case LAYOUT_SOFTMAX:
+		case LAYOUT_BATCH_MATMUL:
+			ok = is_float(input);
+			[[fallthrough]];
+		default:
+			ok = ok && (is_float(input) || is_quantized_activation(input)) && output == input;
+			for (uint32_t k = 1; ok && k < p_input_count; k++) {
+				ok = p_in[k] == nullptr || p_in[k]->datatype == input;
+			}
+			break;
+	}
+	if (!ok) {
+		std::string types;
+		for (uint32_t k = 0; k < p_input_count; k++) {
+			types += format(k ? ", %s" : "%s", p_in[k] ? datatype_name(p_in[k]->datatype) : "none");
+		}
+		return _fail(format("%s reads %s and writes %s, a combination this engine's validator does not accept; the file is corrupt.", p_where.c_str(), types.c_str(),
+				datatype_name(output)));
+	}
+	return true;
+}
+
 // X8, X9: one node.
 bool PayloadChecker::_check_node(uint32_t p_index, uint8_t p_type, const fb::Table &p_node) {
 	const NodeType &type = NODE_TYPES[p_type];
@@ -446,6 +719,7 @@ bool PayloadChecker::_check_node(uint32_t p_index, uint8_t p_type, const fb::Tab
 		case LAYOUT_UNARY:
 		case LAYOUT_SOFTMAX:
 		case LAYOUT_GLOBAL_AVG_POOL:
+		case LAYOUT_CONVERT:
 			inputs[0] = _r.scalar<uint32_t>(p_node, field(0), 0);
 			output = _r.scalar<uint32_t>(p_node, field(1), 0);
 			flags = _r.scalar<uint32_t>(p_node, field(2), 0);
@@ -536,10 +810,8 @@ bool PayloadChecker::_check_node(uint32_t p_index, uint8_t p_type, const fb::Tab
 	if (out->produced) {
 		return _fail(format("%s writes value id %u, which is a constant, an input or already computed; the file is corrupt.", where.c_str(), output));
 	}
-	for (uint32_t k = 0; k < input_count; k++) {
-		if (in[k] != nullptr && in[k]->datatype != out->datatype) {
-			return _fail(format("%s mixes float32 and float16 values; the file is corrupt.", where.c_str()));
-		}
+	if (!_check_datatypes(where, type.layout, in, input_count, *out, flags)) {
+		return false;
 	}
 	const uint32_t allowed_flags = type.layout == LAYOUT_FULLY_CONNECTED ? XNN_FLAG_TRANSPOSE_WEIGHTS
 			: (type.layout == LAYOUT_MAX_POOL || type.layout == LAYOUT_AVG_POOL || type.layout == LAYOUT_GLOBAL_AVG_POOL) ? XNN_FLAG_KEEP_DIMS
@@ -556,6 +828,7 @@ bool PayloadChecker::_check_node(uint32_t p_index, uint8_t p_type, const fb::Tab
 	switch (type.layout) {
 		case LAYOUT_UNARY:
 		case LAYOUT_UNARY_PARAM:
+		case LAYOUT_CONVERT:
 			expected = shape_of(a);
 			break;
 		case LAYOUT_SOFTMAX:
@@ -823,7 +1096,7 @@ std::string PayloadChecker::run(XnnSummary &r_summary) {
 			XnnExternal e;
 			e.external_id = v.external_id;
 			e.input = (v.flags & XNN_VALUE_FLAG_EXTERNAL_INPUT) != 0;
-			e.datatype = v.datatype;
+			e.scalar_type = datatype_facts(v.datatype)->scalar_type;
 			e.rank = v.rank;
 			memcpy(e.dims, v.dims, sizeof(e.dims));
 			r_summary.externals.push_back(e);

@@ -3,6 +3,7 @@ GDScript suites load, exported at test time by the project's own tooling."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from dataclasses import dataclass
@@ -10,13 +11,21 @@ from pathlib import Path
 
 import pytest
 
+import torch
+
+from model_tools import MODELS as BUILTIN_MODELS
 from model_tools import export_model
+from model_tools.pte_runtime import load_method
 from tools.godot_project import DEFAULT_ENGINE, prepare_project
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = REPO_ROOT / "tests" / "project"
 MODELS = PROJECT / "models"
 SENTINEL = "GDSCRIPT SUITES FINISHED"
+# The int8 programs of tests/project/suites/test_quantized.gd: file stem ->
+# (built-in model, quantization). QUANTIZED_CASES random inputs each.
+QUANTIZED = {"mlp_int8": ("mlp", "int8"), "mlp_int8_static": ("mlp", "int8-static"), "cnn_int8_static": ("cnn", "int8-static")}
+QUANTIZED_CASES = 4
 # What Godot prints when a test leaks objects or resources at exit.
 LEAK_MARKERS = ("leaked at exit", "still in use at exit", "Leaked instance")
 
@@ -57,11 +66,35 @@ def test_models() -> Path:
     export_model("bool_mask", MODELS / "bool_mask.pte")
     export_model("dynamic_batch", MODELS / "dynamic_batch.pte")
     export_model("embedding", MODELS / "embedding.pte")
+    export_model("mlp", MODELS / "mlp_xnnpack.pte", "xnnpack")
+    _export_quantized(MODELS)
     linear = (MODELS / "linear.pte").read_bytes()
     (MODELS / "truncated.pte").write_bytes(linear[: len(linear) // 2])
     (MODELS / "not_a_pte.pte").write_text("this is a text file, not an ExecuTorch program\n" * 4)
     (MODELS / "empty.pte").write_bytes(b"")
     return MODELS
+
+
+def _export_quantized(directory: Path) -> None:
+    """Exports QUANTIZED and writes quantized_cases.json: per program, random
+    inputs and the outputs of eager PyTorch (float32, unquantized) and of
+    ExecuTorch's own Python runtime running the same program."""
+    cases = {}
+    generator = torch.Generator().manual_seed(1)
+    for stem, (model, quantize) in QUANTIZED.items():
+        path = export_model(model, directory / f"{stem}.pte", "xnnpack", quantize=quantize)
+        spec = BUILTIN_MODELS[model]()
+        method = load_method(path)
+        rows = []
+        for _ in range(QUANTIZED_CASES):
+            example = torch.randn(spec.example_inputs[0].shape, generator=generator)
+            with torch.no_grad():
+                eager = spec.module(example)
+            executorch = method.run([example])[0]
+            rows.append({"input": example.flatten().tolist(), "eager": eager.flatten().tolist(),
+                         "executorch": executorch.flatten().tolist()})
+        cases[stem] = {"shape": list(spec.example_inputs[0].shape), "quantize": quantize, "cases": rows}
+    (directory / "quantized_cases.json").write_text(json.dumps(cases))
 
 
 def run_engine(binary: Path, args: list[str], timeout: float = 120.0) -> EngineRun:

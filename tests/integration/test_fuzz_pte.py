@@ -24,7 +24,7 @@ from tools.fuzz_pte import DEFAULT_MODELS, KINDS, Report, Result, Runner, export
 
 FUZZ_SEED = "test-fuzz-1"
 FUZZ_CASES = 1500  # about 40 s of engine time on 2 cores with today's binary; under 3 minutes with the exports
-FUZZ_MODELS = DEFAULT_MODELS  # linear, embedding, dynamic_batch, two_methods, mlp_xnnpack
+FUZZ_MODELS = DEFAULT_MODELS  # the portable bank models, the MLP on XNNPACK, and int8 XNNPACK programs
 KNOWN_CRASHERS = Path(__file__).resolve().parents[1] / "fixtures" / "fuzz_examples"
 """Ten programs that crashed the engine once (see the README.md there): eight kept
 as they are, two 5 MB ones as a byte patch of the XNNPACK MLP seed (large.json)."""
@@ -103,7 +103,7 @@ def _known_crashers(seeds, directory: Path) -> list[Path]:
 
 def test_known_crashers_are_refused_or_run(godot_bin: Path, seeds, tmp_path: Path) -> None:
     """The ten programs of the first fuzzing round, each loaded with
-    load_from_file then ExecuTorchRuntime, and as a resource (memory-mapped)."""
+    load_from_file then ExecuTorchRuntime, and as a resource."""
     programs = _known_crashers(seeds, tmp_path / "known")
     assert len(programs) == 10, programs
     results = Runner(godot_bin, tmp_path / "cases").run("known", file_cases(programs))

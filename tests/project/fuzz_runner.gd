@@ -8,8 +8,8 @@
 #
 # cases.tsv: one case a line, `id<TAB>path[<TAB>mode]`; mode is how the program
 # is loaded: `model` (ExecuTorchModel.load_from_file), `runtime`
-# (ExecuTorchRuntime.load_model_from_file, read into memory while hot reload is
-# on), `resource` (ResourceLoader.load, memory-mapped) or `all` (the default:
+# (ExecuTorchRuntime.load_model_from_file, watched by hot reload in debug
+# builds), `resource` (ResourceLoader.load) or `all` (the default:
 # model, then runtime). Output, on stdout:
 #
 #   FUZZ START <id>

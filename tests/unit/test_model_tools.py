@@ -175,10 +175,12 @@ def test_cli_info_json_subprocess(linear_pte: Path) -> None:
     [
         (("info", "no/such/model.pte"), ".pte file not found: no/such/model.pte"),
         (("verify", "no/such/model.pte", "--model", "linear"), ".pte file not found"),
-        (("export", "no_such_model", "--out", "x.pte"), "unknown model name 'no_such_model'; use one of: bool_mask, dynamic_batch, embedding"),
+        (("export", "no_such_model", "--out", "x.pte"), "unknown model name 'no_such_model'; use one of: bool_mask, cnn, dynamic_batch, embedding"),
         (("export", "--module", "model.py", "--out", "x.pte"), "bad --module spec 'model.py'"),
         (("export", "--module", "missing.py:Net", "--out", "x.pte"), "--module file not found: missing.py"),
         (("export-bank", "x.pte", "--only", "nope"), "not in the bank: nope; use some of: linear, two_io"),
+        (("export", "linear", "--quantize", "int8", "--backend", "portable", "--out", "x.pte"),
+         "--quantize int8 needs the xnnpack backend, not 'portable'; add --backend xnnpack"),
     ],
 )
 def test_cli_user_errors_exit_2(args: tuple[str, ...], message: str) -> None:

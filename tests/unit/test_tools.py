@@ -320,3 +320,27 @@ def test_a_tarball_with_the_wrong_checksum_is_refused_and_removed(tmp_path):
         godot_source._download_tarball(tmp_path, apt)
     assert apt.downloaded == ["4.6.3+ds-3"]
     assert not (tmp_path / "download" / godot_source.DEBIAN_ORIG_TARBALL).exists()
+
+
+@pytest.mark.parametrize(
+    "name, recipe",
+    [
+        ("linear", ("linear", "portable", None)),
+        ("mlp_xnnpack", ("mlp", "xnnpack", None)),
+        ("mlp_int8", ("mlp", "xnnpack", "int8")),
+        ("mlp_int8_static", ("mlp", "xnnpack", "int8-static")),
+        ("cnn_int8_static", ("cnn", "xnnpack", "int8-static")),
+        ("cnn", ("cnn", "portable", None)),
+    ],
+)
+def test_fuzz_seed_names_choose_model_backend_and_quantization(name, recipe):
+    from tools.fuzz_pte import seed_recipe
+
+    assert seed_recipe(name) == recipe
+
+
+def test_fuzz_seed_name_that_is_no_model_says_how_to_name_one():
+    from tools.fuzz_pte import FuzzError, seed_recipe
+
+    with pytest.raises(FuzzError, match="optionally with _xnnpack, _int8, _int8_static"):
+        seed_recipe("resnet_int8")
