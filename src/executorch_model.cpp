@@ -640,7 +640,10 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 		ERR_FAIL_COND_V_MSG(!memory_error.is_empty(), false, vformat("Cannot load method '%s' of '%s': %s", String::utf8(method_name.c_str()), p_path, memory_error));
 		// Loading every method now turns a missing operator or backend into a
 		// load error with the method's name, not a failure at first inference.
-		const ETError method_error = loaded_module->load_method(method_name, planned->allocator.get());
+		const ETError method_error = [&] {
+			const ExecuTorchPoolUse pool_use; // XNNPACK may pack weights on the pool
+			return loaded_module->load_method(method_name, planned->allocator.get());
+		}();
 		ERR_FAIL_COND_V_MSG(method_error != ETError::Ok, false,
 				vformat("ExecuTorch cannot load method '%s' of '%s': %s (error 0x%x). The program needs an operator or backend this build does not link, or is corrupted.",
 						String::utf8(method_name.c_str()), p_path, executorch::runtime::to_string(method_error), (int)method_error));
@@ -846,9 +849,14 @@ String ExecuTorchModel::_prepare_keyed_inputs(MethodState &p_method, const Dicti
 }
 
 String ExecuTorchModel::_execute_prepared(MethodState &p_method, bool p_as_tensors, Array &r_outputs, uint64_t &r_execute_nsec) {
-	const auto started = std::chrono::steady_clock::now();
-	auto result = module->execute(p_method.utf8_name, p_method.values);
-	const auto finished = std::chrono::steady_clock::now();
+	std::chrono::steady_clock::time_point started, finished;
+	auto result = [&] {
+		const ExecuTorchPoolUse pool_use; // a thread-count change waits for this call
+		started = std::chrono::steady_clock::now();
+		auto outputs = module->execute(p_method.utf8_name, p_method.values);
+		finished = std::chrono::steady_clock::now();
+		return outputs;
+	}();
 	if (!result.ok()) {
 		return vformat("ExecuTorch failed to execute '%s': %s (error 0x%x). Check the inputs' shapes against get_method_info().", p_method.name,
 				executorch::runtime::to_string(result.error()), (int)result.error());
@@ -923,7 +931,11 @@ String ExecuTorchModel::benchmark_run(const String &p_method, const Dictionary &
 		if (i > 0 && started >= deadline) {
 			break; // the time budget is spent: at least one sample, never much past the budget
 		}
-		auto result = module->execute(method->utf8_name, method->values);
+		// One pool use per call, so a thread-count change waits for one call, not the whole loop.
+		auto result = [&] {
+			const ExecuTorchPoolUse pool_use;
+			return module->execute(method->utf8_name, method->values);
+		}();
 		const auto finished = std::chrono::steady_clock::now();
 		if (!result.ok()) {
 			return vformat("ExecuTorch failed to execute '%s': %s.", p_method, executorch::runtime::to_string(result.error()));

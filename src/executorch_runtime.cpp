@@ -353,9 +353,11 @@ Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_me
 }
 
 bool ExecuTorchRuntime::set_thread_count(int64_t p_count) {
-	const int processors = OS::get_singleton()->get_processor_count();
-	ERR_FAIL_COND_V_MSG(p_count < 1 || p_count > processors, false,
-			vformat("The thread 'count' must be between 1 and %d (this machine's logical processors), not %d.", processors, p_count));
+	// The pool has a thread per logical processor (ExecuTorch caps it at 63);
+	// set_thread_count chooses how many of them work.
+	const int threads = executorch_max_thread_count();
+	ERR_FAIL_COND_V_MSG(p_count < 1 || p_count > threads, false,
+			vformat("The thread 'count' must be between 1 and %d (this machine's logical processors), not %d.", threads, p_count));
 	ERR_FAIL_COND_V_MSG(!executorch_set_thread_count((int)p_count), false, "ExecuTorch's thread pool refused to resize.");
 	return true;
 }

@@ -19,17 +19,25 @@
 #endif
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 
-// The wheel ships libexecutorch_threadpool.so without its header; these are
-// the declarations of ExecuTorch's extension/threadpool/threadpool.h.
+// The wheel ships libexecutorch_threadpool.so without its headers; these are
+// the declarations of ExecuTorch's extension/threadpool/threadpool.h and of the
+// pthreadpool it is built on (both exported by that library).
+extern "C" {
+typedef struct pthreadpool *pthreadpool_t;
+size_t pthreadpool_get_threads_count(pthreadpool_t p_threadpool);
+size_t pthreadpool_set_threads_count(pthreadpool_t p_threadpool, size_t p_count);
+}
 namespace executorch::extension::threadpool {
 class ThreadPool {
 public:
 	size_t get_thread_count() const;
-	bool _unsafe_reset_threadpool(uint32_t p_num_threads);
 };
 ThreadPool *get_threadpool();
+pthreadpool_t get_pthreadpool();
 } // namespace executorch::extension::threadpool
 
 namespace {
@@ -153,14 +161,85 @@ bool executorch_hot_reload_enabled() {
 #endif
 }
 
+// --- The thread pool -----------------------------------------------------------
+//
+// ExecuTorch's thread pool is one pthreadpool for the process, and each
+// XNNPACK method keeps a pointer to it from its load on. ExecuTorch's own
+// resize (ThreadPool::_unsafe_reset_threadpool) destroys that pool and makes a
+// new one: a running inference then used freed threads (heap corruption, or a
+// join that never returned), and every XNNPACK method loaded before used a
+// dangling pointer on its next call. So the pool is never replaced:
+// pthreadpool_set_threads_count changes how many of its threads work (it was
+// made with one per logical processor, so every count up to that is
+// reachable). And a change never lands inside an inference: XNNPACK sizes
+// per-thread workspaces for the thread count it sees when it reshapes a
+// method, at the start of each run, and indexes them by thread in the
+// parallel work that follows. ExecuTorchPoolUse marks the calls that may use
+// the pool; a change waits until none runs, and calls that start meanwhile
+// wait for the change (so a stream of calls cannot starve it).
+
+namespace {
+
+struct PoolGate {
+	std::mutex mutex;
+	std::condition_variable changed; // a change finished, or the last user left
+	std::atomic<int> users{ 0 };
+	std::atomic<bool> changing{ false };
+} pool_gate;
+
+} // namespace
+
+ExecuTorchPoolUse::ExecuTorchPoolUse() {
+	// Dekker-style: a user counts itself before it looks for a change, a change
+	// announces itself before it counts users, so one of them always sees the other.
+	for (;;) {
+		pool_gate.users.fetch_add(1);
+		if (!pool_gate.changing.load()) {
+			return;
+		}
+		_leave();
+		std::unique_lock<std::mutex> lock(pool_gate.mutex);
+		pool_gate.changed.wait(lock, [] { return !pool_gate.changing.load(); });
+	}
+}
+
+ExecuTorchPoolUse::~ExecuTorchPoolUse() {
+	_leave();
+}
+
+void ExecuTorchPoolUse::_leave() {
+	if (pool_gate.users.fetch_sub(1) == 1 && pool_gate.changing.load()) {
+		std::lock_guard<std::mutex> lock(pool_gate.mutex);
+		pool_gate.changed.notify_all();
+	}
+}
+
 int executorch_thread_count() {
+	pthreadpool_t pool = executorch::extension::threadpool::get_pthreadpool();
+	return pool ? (int)pthreadpool_get_threads_count(pool) : 0;
+}
+
+int executorch_max_thread_count() {
+	// ExecuTorch's ThreadPool records the size it made the pool with and, as
+	// it is never reset here, keeps reporting it.
 	executorch::extension::threadpool::ThreadPool *pool = executorch::extension::threadpool::get_threadpool();
 	return pool ? (int)pool->get_thread_count() : 0;
 }
 
 bool executorch_set_thread_count(int p_count) {
-	executorch::extension::threadpool::ThreadPool *pool = executorch::extension::threadpool::get_threadpool();
-	return pool && p_count > 0 && pool->_unsafe_reset_threadpool((uint32_t)p_count);
+	pthreadpool_t pool = executorch::extension::threadpool::get_pthreadpool();
+	if (!pool || p_count < 1) {
+		return false;
+	}
+	// The mutex also orders changes made from several threads at once.
+	std::unique_lock<std::mutex> lock(pool_gate.mutex);
+	pool_gate.changed.wait(lock, [] { return !pool_gate.changing.load(); });
+	pool_gate.changing.store(true);
+	pool_gate.changed.wait(lock, [] { return pool_gate.users.load() == 0; });
+	const size_t applied = pthreadpool_set_threads_count(pool, (size_t)p_count);
+	pool_gate.changing.store(false);
+	pool_gate.changed.notify_all();
+	return (int)applied == p_count;
 }
 
 const char *executorch_version_string() {

@@ -36,6 +36,25 @@ pte::Limits executorch_program_limits();
 // executorch/hot_reload/enabled is false; never in release builds.
 bool executorch_hot_reload_enabled();
 
-// ExecuTorch's CPU thread pool (used by XNNPACK and the optimized kernels).
+// ExecuTorch's CPU thread pool (used by XNNPACK and the optimized kernels):
+// how many of its threads work, and how many it has (the most that can work).
+// Changing the count is safe at any time from any thread: it waits until no
+// call that may use the pool (an ExecuTorchPoolUse) runs, and applies to every
+// call after it.
 int executorch_thread_count();
+int executorch_max_thread_count();
 bool executorch_set_thread_count(int p_count);
+
+// Held around every ExecuTorch call that may run work on the thread pool
+// (Module::execute, loading a method): a thread-count change waits for it, and
+// it waits for a change in progress. Never nest two on one thread.
+class ExecuTorchPoolUse {
+public:
+	ExecuTorchPoolUse();
+	~ExecuTorchPoolUse();
+	ExecuTorchPoolUse(const ExecuTorchPoolUse &) = delete;
+	ExecuTorchPoolUse &operator=(const ExecuTorchPoolUse &) = delete;
+
+private:
+	static void _leave();
+};
