@@ -1,7 +1,7 @@
 # Load time of .pte programs with the pre-validator's share of it, as the
 # Performance monitors report them: ExecuTorch/last_load_ms (the whole
 # load_from_file) and ExecuTorch/last_check_ms (the checks). The programs load
-# in turn, round by round, memory-mapped (hot reload off).
+# in turn, round by round, with hot reload off.
 # Usage: --script res://bench_load_checks.gd -- <rounds> <path> [<path> ...]
 extends SceneTree
 

@@ -6,7 +6,7 @@
    (1 and 2 interleave the paths round by round and report medians over the
    rounds: this machine drifts more between runs than the gaps measured);
 3. the same .pte files in ExecuTorch's Python runtime;
-4. loading a ~105 MB .pte: memory-mapped plain file vs read from a .pck.
+4. loading a ~105 MB .pte: a plain file vs one read from a .pck (both read into memory).
 
     .venv/bin/python benchmarks/bench_tensors.py [--godot bin/godot...]
 Not a test: nothing is asserted about speed.
@@ -105,7 +105,7 @@ def main() -> int:
             mapped = run_bench_script(args.godot, project, "res://bench_load.gd", "res://big.pte")
             packed = run_bench_script(args.godot, project, "res://bench_load.gd", str(pack))
             print(f"\n4. loading {mapped['file_mb']:.0f} MB:")
-            for name, row in (("plain file (memory-mapped)", mapped), (".pck (read into memory)", packed)):
+            for name, row in (("plain file", mapped), (".pck", packed)):
                 print(f"   {name:30s} load {row['load_ms']:7.1f} ms   RSS growth after load {row['rss_growth_mb']:6.1f} MB,"
                       f" after one run {row['rss_growth_after_run_mb']:6.1f} MB   mmap={row['memory_mapped']}")
             result.update(load_mapped=mapped, load_packed=packed)

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -82,9 +83,13 @@ struct ExecuTorchModel::MethodState {
 };
 
 // The program's bytes for the model's lifetime, read by ExecuTorch in place
-// (BufferDataLoader): a private read-only mapping of a plain file, or a
-// 64-byte-aligned copy (ExecuTorch wants 16) of a file inside a .pck or of any
-// file while hot reload may rewrite it.
+// (BufferDataLoader): a 64-byte-aligned copy (ExecuTorch wants 16), or a
+// read-only mapping of a file that nothing can rewrite. ExecuTorch reads the
+// program lazily (method metadata on every call, weights in every kernel), so
+// a mapping of a file that changes after the validator checked it would hand
+// ExecuTorch unchecked bytes: a rewritten file aborted in ExecuTorch's
+// asserts, a truncated one raised SIGBUS. Only a file on a read-only
+// filesystem is mapped.
 struct ExecuTorchModel::ProgramBytes {
 	const uint8_t *data = nullptr;
 	size_t size = 0;
@@ -538,6 +543,15 @@ Variant output_to_tensor(const EValue &p_value, Ref<ExecuTorchTensor> &r_tensor)
 	return r_tensor;
 }
 
+// Whether nothing can rewrite or truncate the file at `p_disk_path` while it
+// is loaded: it lies on a filesystem mounted read-only (a squashfs or ISO
+// image, an AppImage, a read-only bind mount). Anything else may change under
+// a mapping, by this game, another process or the user.
+bool on_read_only_filesystem(const String &p_disk_path) {
+	struct statvfs info;
+	return statvfs(p_disk_path.utf8().get_data(), &info) == 0 && (info.f_flag & ST_RDONLY) != 0;
+}
+
 const char *file_kind(mode_t p_mode) {
 	return S_ISFIFO(p_mode) ? "a FIFO" : S_ISCHR(p_mode) ? "a character device" : S_ISBLK(p_mode) ? "a block device" : S_ISSOCK(p_mode) ? "a socket" : "a special file";
 }
@@ -573,9 +587,9 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	const auto started = std::chrono::steady_clock::now();
 	ERR_FAIL_COND_V_MSG(p_path.is_empty(), false, "The 'path' of the .pte file is empty. Pass a res://, user:// or absolute path.");
 
-	// A file inside a .pck is read through FileAccess into memory; a plain file
-	// on disk is memory-mapped, so only the pages ExecuTorch touches are loaded
-	// (unless hot reload may rewrite it under a running model: then it is read).
+	// Every program is read into memory (through FileAccess, so files inside a
+	// .pck work), except a plain file on a read-only filesystem: that one is
+	// memory-mapped, so only the pages ExecuTorch touches are loaded.
 	const bool in_pack = PackedData::get_singleton() && !PackedData::get_singleton()->is_disabled() &&
 			PackedData::get_singleton()->has_path(p_path);
 	const String disk_path = ProjectSettings::get_singleton()->globalize_path(p_path);
@@ -589,7 +603,7 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 		ERR_FAIL_COND_V_MSG(!FileAccess::exists(p_path), false,
 				vformat("No file at '%s'. Check the path; export models with `python -m model_tools export`.", p_path));
 	}
-	const bool mappable = on_disk && !executorch_hot_reload_enabled();
+	const bool mappable = on_disk && on_read_only_filesystem(disk_path);
 
 	// The bytes are read (or mapped) once here; the validator checks exactly
 	// these bytes, and ExecuTorch then reads the same ones in place. Loading

@@ -1,6 +1,7 @@
-# .pte files are Godot resources; plain files are memory-mapped (read into
-# memory while hot reload may rewrite them), files inside a .pck are read
-# through FileAccess; execute() takes and returns tensors.
+# .pte files are Godot resources; programs are read into memory (files inside
+# a .pck through FileAccess; only files on a read-only filesystem are
+# memory-mapped, see tests/integration/test_robustness.py); execute() takes and
+# returns tensors.
 extends "res://test_suite.gd"
 
 
@@ -11,9 +12,9 @@ func test_load_returns_an_executorch_model() -> void:
 	check(model.is_loaded(), "loaded")
 	check(not model.is_memory_mapped(), "with hot reload on (debug builds), a plain file is read into memory")
 	ProjectSettings.set_setting("executorch/hot_reload/enabled", false)
-	var mapped := ExecuTorchModel.new()
-	check(mapped.load_from_file(MODELS + "linear.pte") and mapped.is_memory_mapped(), "without hot reload, a plain file is memory-mapped")
-	check_near(mapped.execute("forward", [[2.5]])[0].get_data()[0], 8.0, "and runs")
+	var copied := ExecuTorchModel.new()
+	check(copied.load_from_file(MODELS + "linear.pte") and not copied.is_memory_mapped(), "without hot reload too: the file can be rewritten")
+	check_near(copied.execute("forward", [[2.5]])[0].get_data()[0], 8.0, "and runs")
 	ProjectSettings.set_setting("executorch/hot_reload/enabled", true)
 	check_equal(model.get_method_names(), PackedStringArray(["forward"]), "methods")
 	var outputs: Array = model.execute("forward", [ExecuTorchTensor.create(PackedFloat32Array([2.5]))])
