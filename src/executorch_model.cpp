@@ -471,6 +471,11 @@ String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String 
 			return vformat("Input %d of '%s' has dtype %s, which cannot be filled from numbers.", p_index, p_method,
 					dtype_name(r_input.type));
 		}
+		const int64_t bad = elements.first_not_integral(dtype);
+		if (bad >= 0) {
+			return vformat("%s[%d] is %s, which has no %s value for input %d of '%s'; pass finite numbers within the int64 range.", input_label(p_keyed, p_index),
+					bad, String::num_scientific(elements.as_double(bad)), dtype_name(r_input.type), p_index, p_method);
+		}
 		staging.resize(expected * ExecuTorchTensor::element_size(dtype));
 		elements.write(dtype, staging.data());
 		r_values.emplace_back(staged_tensor(r_input, declared.data(), declared.size()));
@@ -489,6 +494,10 @@ String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String 
 				elements.size(), p_index, p_method, tag_name(r_input.tag));
 	}
 	if (r_input.tag == Tag::Int) {
+		if (elements.first_not_integral(ExecuTorchTensor::DTYPE_INT64) == 0) {
+			return vformat("%s is %s, which has no int value for input %d of '%s'; pass a finite number within the int64 range.", input_label(p_keyed, p_index),
+					String::num_scientific(elements.as_double(0)), p_index, p_method);
+		}
 		r_values.emplace_back(elements.as_int(0));
 	} else if (r_input.tag == Tag::Double) {
 		r_values.emplace_back(elements.as_double(0));

@@ -324,7 +324,9 @@ int64_t ExecuTorchRuntime::get_pending_requests() const {
 
 Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_method, double p_time_budget_ms) {
 	ERR_FAIL_COND_V_MSG(p_iterations <= 0, Dictionary(), vformat("'iterations' must be positive, not %d.", p_iterations));
-	ERR_FAIL_COND_V_MSG(!(p_time_budget_ms > 0.0), Dictionary(), vformat("'time_budget_ms' must be positive, not %s.", String::num(p_time_budget_ms)));
+	// An infinite budget with a huge count never returned: the budget is what bounds the call.
+	ERR_FAIL_COND_V_MSG(!(p_time_budget_ms > 0.0) || !Math::is_finite(p_time_budget_ms), Dictionary(),
+			vformat("'time_budget_ms' must be a positive, finite number of milliseconds, not %s.", String::num_real(p_time_budget_ms)));
 	const Ref<ExecuTorchModel> current = _current_model();
 	ERR_FAIL_COND_V_MSG(current.is_null(), Dictionary(), "No model is loaded. Call load_model_from_file() first.");
 	Dictionary inputs;
@@ -334,7 +336,7 @@ Dictionary ExecuTorchRuntime::benchmark(int64_t p_iterations, const String &p_me
 	}
 	ERR_FAIL_COND_V_MSG(inputs.is_empty(), Dictionary(), vformat("No inputs for '%s' yet: call run_inference(inputs, \"%s\") once first; benchmark() reuses them.", p_method, p_method));
 	LocalVector<uint64_t> samples;
-	const uint64_t budget_nsec = (uint64_t)MIN(p_time_budget_ms * 1.0e6, 9.0e18);
+	const uint64_t budget_nsec = (uint64_t)MIN(p_time_budget_ms * 1.0e6, 9.0e18); // ~285 years at most
 	const String error = current->benchmark_run(p_method, inputs, p_iterations, budget_nsec, samples);
 	ERR_FAIL_COND_V_MSG(!error.is_empty(), Dictionary(), error);
 	uint64_t total = 0;
@@ -438,7 +440,7 @@ String ExecuTorchRuntime::handle_mcp_message(const String &p_message) {
 
 int64_t ExecuTorchRuntime::start_mcp_server(int64_t p_port, const Dictionary &p_options) {
 	ExecuTorchMCPService *service = _mcp_service();
-	return service ? service->start_http((int)p_port, p_options) : -1;
+	return service ? service->start_http(p_port, p_options) : -1;
 }
 
 void ExecuTorchRuntime::stop_mcp_server() {

@@ -35,7 +35,7 @@ public:
 	// Returns the tool's result, or sets r_error to the sentence naming the problem.
 	virtual Variant call_tool_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_name, const Dictionary &p_arguments, String &r_error) = 0;
 	virtual String handle_message_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_message) = 0;
-	virtual int start_http(int p_port, const Dictionary &p_options) = 0;
+	virtual int start_http(int64_t p_port, const Dictionary &p_options) = 0;
 	virtual void stop_http() = 0;
 	virtual int get_http_port() const = 0;
 	virtual ~ExecuTorchMCPService() = default;

@@ -6,6 +6,8 @@
 #include <executorch/runtime/core/portable_type/half.h>
 
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 namespace {
 
@@ -16,12 +18,25 @@ float bfloat16_to_float(uint16_t p_value) {
 	return value;
 }
 
+// Integers take floats as PyTorch does: truncated toward zero to int64, then
+// wrapped to the dtype's width (a float outside the target's range converted
+// directly would be undefined behaviour; check_integral() has refused NaN,
+// infinities and floats beyond int64 before this runs).
 template <typename T>
 void store_elements(const TensorElements &p_elements, uint8_t *r_out) {
 	T *out = reinterpret_cast<T *>(r_out);
 	for (int64_t i = 0; i < p_elements.size(); i++) {
-		out[i] = p_elements.is_integral(i) ? (T)p_elements.as_int(i) : (T)p_elements.as_double(i);
+		if constexpr (std::is_integral<T>::value) {
+			out[i] = (T)p_elements.as_int(i);
+		} else {
+			out[i] = p_elements.is_integral(i) ? (T)p_elements.as_int(i) : (T)p_elements.as_double(i);
+		}
 	}
+}
+
+// Whether a float truncates to an int64 (NaN and the infinities do not).
+bool fits_int64(double p_value) {
+	return p_value >= -0x1p63 && p_value < 0x1p63;
 }
 
 // float16 and bfloat16 through ExecuTorch's own types: IEEE round to nearest
@@ -143,6 +158,31 @@ double TensorElements::as_double(int64_t p_index) const {
 	}
 }
 
+bool TensorElements::has_floats() const {
+	switch (type) {
+		case Variant::PACKED_FLOAT32_ARRAY:
+		case Variant::PACKED_FLOAT64_ARRAY:
+		case Variant::FLOAT:
+			return true;
+		case Variant::ARRAY:
+			return any_float;
+		default:
+			return false;
+	}
+}
+
+int64_t TensorElements::first_not_integral(ExecuTorchTensor::DType p_dtype) const {
+	if (!ExecuTorchTensor::is_integer_dtype(p_dtype) || !has_floats()) {
+		return -1;
+	}
+	for (int64_t i = 0; i < count; i++) {
+		if (!is_integral(i) && !fits_int64(as_double(i))) {
+			return i;
+		}
+	}
+	return -1;
+}
+
 int64_t TensorElements::as_int(int64_t p_index) const {
 	switch (type) {
 		case Variant::PACKED_INT32_ARRAY:
@@ -152,12 +192,18 @@ int64_t TensorElements::as_int(int64_t p_index) const {
 		case Variant::PACKED_BYTE_ARRAY:
 			return u8[p_index];
 		case Variant::ARRAY:
+			if (array[p_index].get_type() == Variant::FLOAT) {
+				const double value = array[p_index];
+				return fits_int64(value) ? (int64_t)value : 0; // refused first, as above
+			}
 			return (int64_t)array[p_index];
 		case Variant::INT:
 		case Variant::BOOL:
 			return (int64_t)scalar;
-		default:
-			return (int64_t)as_double(p_index);
+		default: {
+			const double value = as_double(p_index);
+			return fits_int64(value) ? (int64_t)value : 0; // callers refuse these first (first_not_integral)
+		}
 	}
 }
 
@@ -210,30 +256,88 @@ void TensorElements::write(ExecuTorchTensor::DType p_dtype, uint8_t *r_out) cons
 
 // --- ExecuTorchTensor -------------------------------------------------------------
 
+namespace {
+
+// Each dtype's name (PyTorch's), element size and whether it holds integers,
+// indexed by DType.
+struct DTypeFacts {
+	const char *name;
+	int size;
+	bool integer;
+};
+constexpr DTypeFacts DTYPE_FACTS[] = {
+	{ "float32", 4, false },
+	{ "float64", 8, false },
+	{ "float16", 2, false },
+	{ "bfloat16", 2, false },
+	{ "int8", 1, true },
+	{ "int16", 2, true },
+	{ "int32", 4, true },
+	{ "int64", 8, true },
+	{ "uint8", 1, true },
+	{ "bool", 1, false }, // any value converts: non-zero is true
+};
+static_assert(sizeof(DTYPE_FACTS) / sizeof(DTYPE_FACTS[0]) == ExecuTorchTensor::DTYPE_BOOL + 1, "one entry per DType");
+
+const DTypeFacts *facts_of(ExecuTorchTensor::DType p_dtype) {
+	return ExecuTorchTensor::is_valid_dtype(p_dtype) ? &DTYPE_FACTS[p_dtype] : nullptr;
+}
+
+// ExecuTorch's limits on a tensor: 16 dimensions of int32 sizes.
+constexpr int64_t MAX_RANK = 16;
+constexpr int64_t MAX_DIMENSION = 0x7FFFFFFF;
+
+} // namespace
+
+bool ExecuTorchTensor::is_valid_dtype(DType p_dtype) {
+	return p_dtype >= DTYPE_FLOAT32 && p_dtype <= DTYPE_BOOL;
+}
+
+bool ExecuTorchTensor::is_integer_dtype(DType p_dtype) {
+	const DTypeFacts *facts = facts_of(p_dtype);
+	return facts && facts->integer;
+}
+
 int ExecuTorchTensor::element_size(DType p_dtype) {
-	switch (p_dtype) {
-		case DTYPE_FLOAT64:
-		case DTYPE_INT64:
-			return 8;
-		case DTYPE_FLOAT32:
-		case DTYPE_INT32:
-			return 4;
-		case DTYPE_FLOAT16:
-		case DTYPE_BFLOAT16:
-		case DTYPE_INT16:
-			return 2;
-		case DTYPE_INT8:
-		case DTYPE_UINT8:
-		case DTYPE_BOOL:
-			return 1;
-		default:
-			return 0;
-	}
+	const DTypeFacts *facts = facts_of(p_dtype);
+	return facts ? facts->size : 0;
 }
 
 const char *ExecuTorchTensor::dtype_to_name(DType p_dtype) {
-	static const char *const names[] = { "float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool" };
-	return (p_dtype >= DTYPE_FLOAT32 && p_dtype <= DTYPE_BOOL) ? names[p_dtype] : "auto";
+	const DTypeFacts *facts = facts_of(p_dtype);
+	return facts ? facts->name : "auto";
+}
+
+String ExecuTorchTensor::check_shape(const PackedInt64Array &p_shape, DType p_dtype, int64_t &r_count) {
+	if (p_shape.size() > MAX_RANK) {
+		return vformat("has %d dimensions; ExecuTorch tensors have at most %d.", p_shape.size(), MAX_RANK);
+	}
+	bool empty = false;
+	for (int64_t i = 0; i < p_shape.size(); i++) {
+		if (p_shape[i] < 0) {
+			return "has a negative dimension.";
+		}
+		if (p_shape[i] > MAX_DIMENSION) {
+			return vformat("has dimension %d of size %d; ExecuTorch tensors allow at most %d per dimension.", i, p_shape[i], MAX_DIMENSION);
+		}
+		empty = empty || p_shape[i] == 0;
+	}
+	r_count = 0;
+	if (empty) {
+		return String();
+	}
+	// The byte size must fit an int64, and so every element count below it:
+	// [2^32, 2^32] wrapped to 0 elements when it was not checked.
+	const int64_t size = MAX(element_size(p_dtype), 1);
+	int64_t bytes = size;
+	for (int64_t dimension : p_shape) {
+		if (bytes > std::numeric_limits<int64_t>::max() / dimension) {
+			return "holds more elements than memory can address.";
+		}
+		bytes *= dimension;
+	}
+	r_count = bytes / size;
+	return String();
 }
 
 Ref<ExecuTorchTensor> ExecuTorchTensor::create(const Variant &p_data, const PackedInt64Array &p_shape, DType p_dtype) {
@@ -248,19 +352,21 @@ Ref<ExecuTorchTensor> ExecuTorchTensor::create(const Variant &p_data, const Pack
 			break;
 	}
 	const DType dtype = p_dtype == DTYPE_AUTO ? elements.natural_dtype() : p_dtype;
-	ERR_FAIL_COND_V_MSG(dtype < DTYPE_FLOAT32 || dtype > DTYPE_BOOL, Ref<ExecuTorchTensor>(), vformat("Unknown tensor 'dtype' %d; use one of ExecuTorchTensor's DTYPE_* constants.", (int)dtype));
+	ERR_FAIL_COND_V_MSG(!is_valid_dtype(dtype), Ref<ExecuTorchTensor>(), vformat("Unknown tensor 'dtype' %d; use one of ExecuTorchTensor's DTYPE_* constants.", (int64_t)dtype));
 
 	PackedInt64Array shape = p_shape;
 	if (shape.is_empty()) {
 		shape.push_back(elements.size());
 	}
-	int64_t count = 1;
-	for (int64_t size : shape) {
-		ERR_FAIL_COND_V_MSG(size < 0, Ref<ExecuTorchTensor>(), vformat("The tensor 'shape' %s has a negative dimension.", shape));
-		count *= size;
-	}
+	int64_t count = 0;
+	const String shape_problem = check_shape(shape, dtype, count);
+	ERR_FAIL_COND_V_MSG(!shape_problem.is_empty(), Ref<ExecuTorchTensor>(), vformat("The tensor 'shape' %s %s", shape, shape_problem));
 	ERR_FAIL_COND_V_MSG(count != elements.size(), Ref<ExecuTorchTensor>(),
 			vformat("The tensor 'shape' %s holds %d element(s) but 'data' has %d.", shape, count, elements.size()));
+	const int64_t bad = elements.first_not_integral(dtype);
+	ERR_FAIL_COND_V_MSG(bad >= 0, Ref<ExecuTorchTensor>(),
+			vformat("Element %d of the tensor 'data' is %s, which has no %s value; pass finite numbers within the int64 range, or use a float dtype.",
+					bad, String::num_scientific(elements.as_double(bad)), dtype_to_name(dtype)));
 
 	Ref<ExecuTorchTensor> tensor;
 	tensor.instantiate();

@@ -25,8 +25,14 @@ protected:
 public:
 	EXECUTORCH_TENSOR_GENERATED_API
 
+	static bool is_valid_dtype(DType p_dtype);
+	static bool is_integer_dtype(DType p_dtype); // int8 to int64 and uint8: floats must be finite to convert
 	static int element_size(DType p_dtype);
 	static const char *dtype_to_name(DType p_dtype);
+	// Checks a shape for `p_dtype`: rank, each dimension, and a byte size that
+	// fits an int64. Returns "" and the element count in `r_count`, or the end
+	// of a sentence that begins "The tensor 'shape' [..] ".
+	static String check_shape(const PackedInt64Array &p_shape, DType p_dtype, int64_t &r_count);
 
 	// For the model: sets dtype, shape (`p_rank` sizes) and elements (`p_size`
 	// bytes, copied). Used on new output tensors and on outputs the model
@@ -58,6 +64,9 @@ public:
 	Variant::Type problem_type() const { return bad_type; }
 	// The dtype the data implies (see ExecuTorchTensor.DTYPE_AUTO).
 	ExecuTorchTensor::DType natural_dtype() const;
+	// The first element that has no value in integer `p_dtype` (NaN, an
+	// infinity, a float beyond the int64 range), or -1. Check before write().
+	int64_t first_not_integral(ExecuTorchTensor::DType p_dtype) const;
 	// Writes size() elements of `p_dtype` to `r_out` (size() * element_size bytes).
 	void write(ExecuTorchTensor::DType p_dtype, uint8_t *r_out) const;
 	bool is_integral(int64_t p_index) const;
@@ -65,6 +74,8 @@ public:
 	double as_double(int64_t p_index) const;
 
 private:
+	bool has_floats() const;
+
 	Variant::Type type = Variant::NIL;
 	Variant scalar;
 	Array array;

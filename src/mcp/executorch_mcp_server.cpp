@@ -91,10 +91,10 @@ bool ExecuTorchMCPServer::_parse_options(const Dictionary &p_options, MCPHttpTra
 }
 
 int64_t ExecuTorchMCPServer::start(int64_t p_port, const Dictionary &p_options) {
-	return start_http((int)p_port, p_options);
+	return start_http(p_port, p_options);
 }
 
-int ExecuTorchMCPServer::start_http(int p_port, const Dictionary &p_options) {
+int ExecuTorchMCPServer::start_http(int64_t p_port, const Dictionary &p_options) {
 	MCPHttpTransport::Options options;
 	MCPProtocol::Limits limits;
 	String error;
@@ -102,7 +102,7 @@ int ExecuTorchMCPServer::start_http(int p_port, const Dictionary &p_options) {
 	MutexLock lock(http_mutex);
 	ERR_FAIL_COND_V_MSG(http.is_running(), -1, vformat("The MCP server is already running on port %d; call stop() first.", http.get_port()));
 	protocol.set_limits(limits);
-	return http.start((int)p_port, options);
+	return http.start(p_port, options);
 }
 
 void ExecuTorchMCPServer::stop() {

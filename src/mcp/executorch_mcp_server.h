@@ -55,7 +55,7 @@ public:
 	Array list_tools_for(const Ref<ExecuTorchRuntime> &p_runtime) const override;
 	Variant call_tool_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_name, const Dictionary &p_arguments, String &r_error) override;
 	String handle_message_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_message) override;
-	int start_http(int p_port, const Dictionary &p_options) override;
+	int start_http(int64_t p_port, const Dictionary &p_options) override;
 	void stop_http() override;
 	int get_http_port() const override;
 

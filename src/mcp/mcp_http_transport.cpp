@@ -112,7 +112,7 @@ String header_or_empty(const MCPHttpTransport::Request &p_request, const String 
 
 // --- Lifecycle --------------------------------------------------------------------
 
-int MCPHttpTransport::start(int p_port, const Options &p_options) {
+int MCPHttpTransport::start(int64_t p_port, const Options &p_options) {
 	ERR_FAIL_COND_V_MSG(running.is_set(), -1, vformat("The MCP server is already running on port %d; call stop() first.", port));
 	ERR_FAIL_COND_V_MSG(p_port < 0 || p_port > 65535, -1, vformat("The MCP server 'port' must be 0 (any free port) or 1-65535, not %d.", p_port));
 	options = p_options;

@@ -115,7 +115,7 @@ private:
 
 public:
 	// Returns the bound port, or -1 after printing why.
-	int start(int p_port, const Options &p_options);
+	int start(int64_t p_port, const Options &p_options);
 	void stop();
 	bool is_running() const { return running.is_set(); }
 	int get_port() const { return port; }

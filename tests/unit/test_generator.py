@@ -426,7 +426,7 @@ def test_enums_and_static_methods_parse_and_render(tmp_path):
     out = tmp_path / "out"
     assert generator_main(["--spec", str(spec_file), "--out", str(out), "-q"]) == 0
     header = (out / "runner.gen.h").read_text()
-    assert "#define RUNNER_GENERATED_ENUMS \\\n\tenum Mode { \\\n\t\tMODE_FAST = 0, \\\n" in header
+    assert "#define RUNNER_GENERATED_ENUMS \\\n\tenum Mode : int64_t { \\\n\t\tMODE_FAST = 0, \\\n" in header
     assert "\tstatic Ref<Runner> make(Runner::Mode p_mode = Runner::MODE_SAFE); \\\n" in header
     assert "VARIANT_ENUM_CAST(Runner::Mode);" in header
     bind = (out / "runner_bind.gen.cpp").read_text()
