@@ -106,6 +106,12 @@ def binary_name(target: str, suffix: str = "") -> str:
 def run_godot_scons(godot_dir: Path, arguments: list[str], pkg_config_path: str = "") -> None:
     command = [sys.executable, "-m", "SCons", *arguments]
     environment = dict(os.environ)
+    # Godot adds -fdiagnostics-color or -fno-diagnostics-color to every compile
+    # command depending on CI=, CLICOLOR_FORCE= and whether stderr is a terminal:
+    # a build in CI then missed every object a developer's build had cached, and
+    # recompiled the whole engine (measured 2026-12-03). No colours, ever: the
+    # same command line, so the same objects, wherever the build runs.
+    environment["NO_COLOR"] = "1"
     if pkg_config_path:  # Godot's SCons passes PKG_CONFIG_PATH on to pkg-config
         environment["PKG_CONFIG_PATH"] = os.pathsep.join(p for p in (pkg_config_path, os.environ.get("PKG_CONFIG_PATH", "")) if p)
     print(f"Building Godot in {godot_dir}:\n  scons {' '.join(arguments)}", flush=True)

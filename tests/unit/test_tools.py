@@ -344,3 +344,22 @@ def test_fuzz_seed_name_that_is_no_model_says_how_to_name_one():
 
     with pytest.raises(FuzzError, match="optionally with _xnnpack, _int8, _int8_static"):
         seed_recipe("resnet_int8")
+
+
+def test_godot_builds_without_colours_so_ci_and_terminals_share_objects(monkeypatch, tmp_path):
+    """Godot's SCons puts -f(no-)diagnostics-color on every compile command by CI= and
+    the terminal; NO_COLOR keeps the command lines, so the object cache, the same."""
+    seen = {}
+
+    def fake_run(command, cwd, env):
+        seen.update(env)
+
+        class Done:
+            returncode = 0
+
+        return Done()
+
+    monkeypatch.setattr(godot_build.subprocess, "run", fake_run)
+    monkeypatch.setenv("CI", "true")
+    godot_build.run_godot_scons(tmp_path, ["platform=linuxbsd"])
+    assert seen["NO_COLOR"] == "1"
