@@ -556,7 +556,7 @@ class _Parser:
         header = entry.string("header")
         if not re.fullmatch(r"[a-z0-9_]+(/[a-z0-9_]+)*\.h", header):
             raise entry.at("header").error(f"'header' of the {level} hook must be a header under src/, such as "
-                                           f"executorch_support.h, got '{header}'")
+                                           f"executorch_module.h, got '{header}'")
         initialize = _identifier(entry.string("initialize"), entry.at("initialize"), f"{level} initialize hook")
         uninitialize = _identifier(entry.string("uninitialize"), entry.at("uninitialize"), f"{level} uninitialize hook")
         entry.finish()

@@ -296,7 +296,7 @@ def render_operator_kinds_header(link_libraries: Iterable[str] | None = None) ->
     if missing:
         lines.append(" * Registered but without a usable schema, so refused by the validator:")
         lines += [f" *   {name}" for name in missing]
-    lines += [" */", "", "#pragma once", "", '#include "pte_operator_table.h"', "", "namespace pte {", "",
+    lines += [" */", "", "#pragma once", "", '#include "pte/pte_operator_table.h"', "", "namespace pte {", "",
               "static const OperatorArgument OPERATOR_ARGUMENTS[] = {"]
     starts = []
     position = 0

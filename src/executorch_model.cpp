@@ -1,6 +1,7 @@
 #include "executorch_model.h"
 
-#include "executorch_support.h"
+#include "executorch_platform.h"
+#include "executorch_settings.h"
 #include "executorch_tensor.h"
 
 #include "core/config/project_settings.h"
@@ -647,9 +648,9 @@ bool ExecuTorchModel::load_from_file(const String &p_path) {
 	const std::shared_ptr<Program> program = loaded_module->program();
 	std::vector<std::string> sorted_names;
 	for (size_t i = 0; program && i < program->num_methods(); i++) {
-		auto name = program->get_method_name(i);
-		ERR_FAIL_COND_V_MSG(!name.ok(), false, vformat("ExecuTorch cannot read the name of method %d of '%s'.", (int64_t)i, p_path));
-		sorted_names.push_back(name.get());
+		auto method_name = program->get_method_name(i); // (`name` would shadow Resource::name)
+		ERR_FAIL_COND_V_MSG(!method_name.ok(), false, vformat("ExecuTorch cannot read the name of method %d of '%s'.", (int64_t)i, p_path));
+		sorted_names.push_back(method_name.get());
 	}
 	ERR_FAIL_COND_V_MSG(sorted_names.empty(), false, vformat("'%s' has no methods to run; re-export the model.", p_path));
 	std::sort(sorted_names.begin(), sorted_names.end());

@@ -1,10 +1,8 @@
-// ExecuTorchModel: one loaded .pte program. The API bound to GDScript is
-// declared in module_spec.yaml (see executorch_model.gen.h); the C++-only
-// helpers below serve ExecuTorchRuntime.
+// ExecuTorchModel: one loaded .pte program. Its bound API is declared here and
+// documented in module_spec.yaml (the generated _bind_methods checks each
+// signature against the spec); the C++-only helpers below serve ExecuTorchRuntime.
 
 #pragma once
-
-#include "executorch_model.gen.h"
 
 #include "core/io/resource.h"
 #include "core/os/mutex.h"
@@ -74,7 +72,14 @@ protected:
 	static void _bind_methods();
 
 public:
-	EXECUTORCH_MODEL_GENERATED_API
+	bool load_from_file(const String &p_path);
+	bool is_loaded() const;
+	String get_source_path() const;
+	int64_t get_file_size() const;
+	bool is_memory_mapped() const;
+	PackedStringArray get_method_names() const;
+	Dictionary get_method_info(const String &p_method = "forward") const;
+	Array execute(const String &p_method, const Array &p_inputs = Array());
 
 	// Runs `p_method` on `p_inputs` ({"input_0": values, ...}) and fills
 	// `r_outputs` ({"output_0": values, ...}). On failure returns the reason,

@@ -1,8 +1,18 @@
 #include "executorch_module.h"
 
-#include "executorch_support.h"
+#include "executorch_platform.h"
+#include "executorch_resource_loader.h"
+#include "executorch_settings.h"
 #include "mcp/executorch_mcp_server.h"
 #include "mcp/mcp_stdio_transport.h"
+
+#include "core/io/resource_loader.h"
+
+namespace {
+
+Ref<ResourceFormatLoaderExecuTorch> resource_loader;
+
+} // namespace
 
 void initialize_executorch_core() {
 	// Before Godot prints its banner: with --executorch-mcp-stdio, stdout must
@@ -15,7 +25,12 @@ void uninitialize_executorch_core() {
 }
 
 void initialize_executorch_scene() {
-	initialize_executorch_support();
+	initialize_executorch_platform();
+	initialize_executorch_settings();
+	// .pte files as resources (load(), preload(), exports), as
+	// modules/gdscript/register_types.cpp registers its loader.
+	resource_loader.instantiate();
+	ResourceLoader::add_resource_format_loader(resource_loader);
 	// The command-line switches and project settings that start the MCP
 	// server for the whole game (the server itself exists since SERVERS).
 	if (ExecuTorchMCPServer *server = ExecuTorchMCPServer::get_singleton()) {
@@ -29,5 +44,8 @@ void uninitialize_executorch_scene() {
 	if (ExecuTorchMCPServer *server = ExecuTorchMCPServer::get_singleton()) {
 		server->stop_all();
 	}
-	uninitialize_executorch_support();
+	ResourceLoader::remove_resource_format_loader(resource_loader);
+	resource_loader.unref();
+	uninitialize_executorch_settings();
+	uninitialize_executorch_platform();
 }

@@ -1,7 +1,5 @@
 #include "executorch_registry.h"
 
-#include "executorch_runtime.h"
-
 ExecuTorchRegistry &ExecuTorchRegistry::get_singleton() {
 	static ExecuTorchRegistry registry;
 	return registry;
@@ -31,7 +29,7 @@ String ExecuTorchRegistry::sanitize_name(const String &p_name) {
 	return name.is_empty() ? String("model") : name;
 }
 
-int ExecuTorchRegistry::_find(const ExecuTorchRuntime *p_runtime) const {
+int ExecuTorchRegistry::_find(const RefCounted *p_runtime) const {
 	for (uint32_t i = 0; i < slots.size(); i++) {
 		if (slots[i].runtime == p_runtime) {
 			return (int)i;
@@ -40,7 +38,7 @@ int ExecuTorchRegistry::_find(const ExecuTorchRuntime *p_runtime) const {
 	return -1;
 }
 
-String ExecuTorchRegistry::_unique_name(const String &p_requested, const ExecuTorchRuntime *p_owner) const {
+String ExecuTorchRegistry::_unique_name(const String &p_requested, const RefCounted *p_owner) const {
 	const auto taken = [&](const String &p_name) {
 		for (const Slot &slot : slots) {
 			if (slot.name == p_name && slot.runtime != p_owner) {
@@ -68,7 +66,7 @@ void ExecuTorchRegistry::_insert_sorted(const Slot &p_slot) {
 	slots.insert(position, p_slot);
 }
 
-String ExecuTorchRegistry::put(ExecuTorchRuntime *p_runtime, const String &p_requested, const String &p_what) {
+String ExecuTorchRegistry::put(RefCounted *p_runtime, const String &p_requested, const String &p_what) {
 	String name;
 	{
 		MutexLock lock(mutex);
@@ -83,7 +81,7 @@ String ExecuTorchRegistry::put(ExecuTorchRuntime *p_runtime, const String &p_req
 	return name;
 }
 
-void ExecuTorchRegistry::remove(ExecuTorchRuntime *p_runtime, const String &p_what) {
+void ExecuTorchRegistry::remove(RefCounted *p_runtime, const String &p_what) {
 	{
 		MutexLock lock(mutex);
 		const int index = _find(p_runtime);
@@ -109,24 +107,12 @@ LocalVector<ExecuTorchRegistry::Entry> ExecuTorchRegistry::entries() const {
 		if (slot.runtime->reference()) {
 			Entry entry;
 			entry.name = slot.name;
-			entry.runtime = Ref<ExecuTorchRuntime>(slot.runtime);
+			entry.runtime = Ref<RefCounted>(slot.runtime);
 			slot.runtime->unreference(); // the Ref holds its own count now
 			result.push_back(entry);
 		}
 	}
 	return result;
-}
-
-Ref<ExecuTorchRuntime> ExecuTorchRegistry::find(const String &p_name) const {
-	MutexLock lock(mutex);
-	for (const Slot &slot : slots) {
-		if (slot.name == p_name && slot.runtime->reference()) {
-			Ref<ExecuTorchRuntime> runtime(slot.runtime);
-			slot.runtime->unreference();
-			return runtime;
-		}
-	}
-	return Ref<ExecuTorchRuntime>();
 }
 
 void ExecuTorchRegistry::add_listener(Listener p_listener, void *p_userdata) {

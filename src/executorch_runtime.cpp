@@ -1,7 +1,8 @@
 #include "executorch_runtime.h"
 
 #include "executorch_registry.h"
-#include "executorch_support.h"
+#include "executorch_platform.h"
+#include "executorch_settings.h"
 
 #include "core/config/project_settings.h"
 #include "core/io/file_access_pack.h"
@@ -14,8 +15,6 @@
 
 namespace {
 
-std::atomic<ExecuTorchMCPService *> mcp_service{ nullptr };
-
 constexpr uint64_t HOT_RELOAD_POLL_MSEC = 250;
 
 // The name a model gets when its runtime has none: the file's base name.
@@ -24,14 +23,6 @@ String default_model_name(const String &p_path) {
 }
 
 } // namespace
-
-void ExecuTorchMCPService::install(ExecuTorchMCPService *p_service) {
-	mcp_service.store(p_service);
-}
-
-ExecuTorchMCPService *ExecuTorchMCPService::get() {
-	return mcp_service.load();
-}
 
 Ref<ExecuTorchModel> ExecuTorchRuntime::_current_model() const {
 	MutexLock lock(model_mutex);
@@ -181,7 +172,8 @@ void ExecuTorchRuntime::_poll_hot_reload() {
 	}
 	last_poll = now;
 	for (const ExecuTorchRegistry::Entry &entry : ExecuTorchRegistry::get_singleton().entries()) {
-		entry.runtime->_check_file_changed();
+		const Ref<ExecuTorchRuntime> runtime = entry.runtime;
+		runtime->_check_file_changed();
 	}
 }
 
@@ -393,7 +385,7 @@ Dictionary ExecuTorchRuntime::get_model_info() const {
 	return info;
 }
 
-Dictionary ExecuTorchRuntime::health_check() const {
+Dictionary ExecuTorchRuntime::describe_health() const {
 	const Ref<ExecuTorchModel> current = _current_model();
 	const bool loaded = current.is_valid() && current->is_loaded();
 	Dictionary health;
@@ -405,58 +397,11 @@ Dictionary ExecuTorchRuntime::health_check() const {
 	health["failed_inferences"] = failed_inferences.get();
 	health["last_inference_time_ms"] = get_last_inference_time();
 	health["executorch_version"] = executorch_version_string();
-	health["mcp_server_port"] = get_mcp_server_port();
 	return health;
 }
 
-// --- MCP: through the server's service interface ------------------------------------
-
-ExecuTorchMCPService *ExecuTorchRuntime::_mcp_service() {
-	ExecuTorchMCPService *service = ExecuTorchMCPService::get();
-	ERR_FAIL_NULL_V_MSG(service, nullptr, "The MCP server is not available in this process (it is made when the engine starts).");
-	return service;
-}
-
-Array ExecuTorchRuntime::list_mcp_tools() const {
-	ExecuTorchMCPService *service = _mcp_service();
-	return service ? service->list_tools_for(Ref<ExecuTorchRuntime>(const_cast<ExecuTorchRuntime *>(this))) : Array();
-}
-
-Variant ExecuTorchRuntime::call_mcp_tool(const String &p_name, const Dictionary &p_arguments) {
-	ExecuTorchMCPService *service = _mcp_service();
-	if (!service) {
-		return Variant();
-	}
-	String error;
-	const Variant result = service->call_tool_for(Ref<ExecuTorchRuntime>(this), p_name, p_arguments, error);
-	ERR_FAIL_COND_V_MSG(!error.is_empty(), Variant(), error);
-	return result;
-}
-
-String ExecuTorchRuntime::handle_mcp_message(const String &p_message) {
-	ExecuTorchMCPService *service = _mcp_service();
-	return service ? service->handle_message_for(Ref<ExecuTorchRuntime>(this), p_message) : String();
-}
-
-int64_t ExecuTorchRuntime::start_mcp_server(int64_t p_port, const Dictionary &p_options) {
-	ExecuTorchMCPService *service = _mcp_service();
-	return service ? service->start_http(p_port, p_options) : -1;
-}
-
-void ExecuTorchRuntime::stop_mcp_server() {
-	if (ExecuTorchMCPService *service = ExecuTorchMCPService::get()) {
-		service->stop_http();
-	}
-}
-
-bool ExecuTorchRuntime::is_mcp_server_running() const {
-	return get_mcp_server_port() >= 0;
-}
-
-int64_t ExecuTorchRuntime::get_mcp_server_port() const {
-	ExecuTorchMCPService *service = ExecuTorchMCPService::get();
-	return service ? service->get_http_port() : -1;
-}
+// The MCP methods (list_mcp_tools, call_mcp_tool, handle_mcp_message and the
+// server's start/stop/port) belong to the layer above: src/mcp/executorch_runtime_mcp.cpp.
 
 // --- Performance counters ---------------------------------------------------------
 

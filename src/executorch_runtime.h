@@ -1,11 +1,12 @@
-// ExecuTorchRuntime: the GDScript entry point. Its bound API is declared in
-// module_spec.yaml (see executorch_runtime.gen.h) and implemented here.
+// ExecuTorchRuntime: the GDScript entry point. Its bound API is declared here
+// and documented in module_spec.yaml, whose generated _bind_methods checks
+// every signature below against the spec.
 //
 // A runtime that holds a model is one of the game's models: it is in
 // ExecuTorchRegistry under its model name, where the MCP server (the layer
-// above, src/mcp/) finds it. The runtime's own MCP methods reach that server
-// through ExecuTorchMCPService, an interface the server installs, so nothing
-// here depends on the layer above.
+// above, src/mcp/) finds it. The runtime's own MCP methods are declared here,
+// as GDScript sees them, and implemented in that layer
+// (src/mcp/executorch_runtime_mcp.cpp): nothing in this file calls up.
 //
 // Thread safety: GDScript calls arrive on the main thread while MCP
 // connection threads call infer() and describe_model(). The model reference is
@@ -14,8 +15,6 @@
 
 #pragma once
 
-#include "executorch_runtime.gen.h"
-
 #include "executorch_model.h"
 
 #include "core/object/ref_counted.h"
@@ -23,26 +22,6 @@
 #include "core/os/mutex.h"
 #include "core/templates/hash_map.h"
 #include "core/templates/safe_refcount.h"
-
-class ExecuTorchRuntime;
-
-// What ExecuTorchRuntime's MCP methods need from the MCP server. The server
-// (src/mcp/) installs its implementation at startup; until then the methods
-// print that MCP is unavailable.
-class ExecuTorchMCPService {
-public:
-	virtual Array list_tools_for(const Ref<ExecuTorchRuntime> &p_runtime) const = 0;
-	// Returns the tool's result, or sets r_error to the sentence naming the problem.
-	virtual Variant call_tool_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_name, const Dictionary &p_arguments, String &r_error) = 0;
-	virtual String handle_message_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_message) = 0;
-	virtual int start_http(int64_t p_port, const Dictionary &p_options) = 0;
-	virtual void stop_http() = 0;
-	virtual int get_http_port() const = 0;
-	virtual ~ExecuTorchMCPService() = default;
-
-	static void install(ExecuTorchMCPService *p_service);
-	static ExecuTorchMCPService *get();
-};
 
 class ExecuTorchRuntime : public RefCounted {
 	GDCLASS(ExecuTorchRuntime, RefCounted);
@@ -98,19 +77,59 @@ class ExecuTorchRuntime : public RefCounted {
 	Ref<ExecuTorchModel> _current_model() const;
 	bool _use_model(const Ref<ExecuTorchModel> &p_model, bool p_reload);
 	void _count_inference(const String &p_error, uint64_t p_execute_nsec);
-	static ExecuTorchMCPService *_mcp_service();
 
 protected:
 	static void _bind_methods();
 
 public:
-	EXECUTORCH_RUNTIME_GENERATED_API
+	// Loading.
+	bool load_model_from_file(const String &p_path);
+	bool load_model(const Ref<ExecuTorchModel> &p_model);
+	bool is_model_loaded() const;
+	void unload_model();
+	Ref<ExecuTorchModel> get_model() const;
+	void set_model_name(const String &p_name);
+	String get_model_name() const;
+
+	// Inference.
+	Dictionary run_inference(const Dictionary &p_inputs, const String &p_method = "forward");
+	int64_t run_inference_async(const Dictionary &p_inputs, const String &p_method = "forward");
+	int64_t get_pending_requests() const;
+	Dictionary benchmark(int64_t p_iterations = 100, const String &p_method = "forward", double p_time_budget_ms = 2000.0);
+	static bool set_thread_count(int64_t p_count);
+	static int64_t get_thread_count();
+
+	// Inspection.
+	Dictionary get_model_info() const;
+	Dictionary health_check() const; // implemented in src/mcp/executorch_runtime_mcp.cpp (it adds the MCP port)
+
+	// MCP (implemented in src/mcp/executorch_runtime_mcp.cpp).
+	Array list_mcp_tools() const;
+	String handle_mcp_message(const String &p_message);
+	int64_t start_mcp_server(int64_t p_port = 0, const Dictionary &p_options = Dictionary());
+	void stop_mcp_server();
+	bool is_mcp_server_running() const;
+	int64_t get_mcp_server_port() const;
+	Variant call_mcp_tool(const String &p_name, const Dictionary &p_arguments = Dictionary());
+
+	// Statistics.
+	void reset_performance_stats();
+	int64_t get_total_inferences() const;
+	int64_t get_failed_inferences() const;
+	double get_last_inference_time() const;
+
+	// Signals (emitted with the spec's names; defined in the generated binding).
+	void emit_model_loaded(const String &p_path);
+	void emit_model_reloaded(const String &p_path);
+	void emit_inference_completed(int64_t p_request_id, const Dictionary &p_result);
 
 	// For the layers above (the MCP server): the operations without printing.
 	// A failure comes back as a full sentence, the same one run_inference prints.
 	String infer(const Dictionary &p_inputs, const String &p_method, Dictionary &r_outputs);
 	// get_model_info() without the error when nothing is loaded.
 	Dictionary describe_model() const;
+	// health_check() without the MCP server's port (which the MCP layer adds).
+	Dictionary describe_health() const;
 
 	ExecuTorchRuntime();
 	~ExecuTorchRuntime() override;

@@ -1,9 +1,8 @@
-// ExecuTorchTensor: a typed, shaped tensor for GDScript. The bound API is
-// declared in module_spec.yaml (see executorch_tensor.gen.h).
+// ExecuTorchTensor: a typed, shaped tensor for GDScript. Its bound API is
+// declared here and documented in module_spec.yaml (the generated
+// _bind_methods checks each signature and enum value against the spec).
 
 #pragma once
-
-#include "executorch_tensor.gen.h"
 
 #include "core/object/ref_counted.h"
 
@@ -11,7 +10,21 @@ class ExecuTorchTensor : public RefCounted {
 	GDCLASS(ExecuTorchTensor, RefCounted);
 
 public:
-	EXECUTORCH_TENSOR_GENERATED_ENUMS
+	// GDScript passes enums as 64-bit ints: the int64_t underlying type keeps
+	// a value outside the enum as it is, so create() can refuse it.
+	enum DType : int64_t {
+		DTYPE_AUTO = -1,
+		DTYPE_FLOAT32 = 0,
+		DTYPE_FLOAT64 = 1,
+		DTYPE_FLOAT16 = 2,
+		DTYPE_BFLOAT16 = 3,
+		DTYPE_INT8 = 4,
+		DTYPE_INT16 = 5,
+		DTYPE_INT32 = 6,
+		DTYPE_INT64 = 7,
+		DTYPE_UINT8 = 8,
+		DTYPE_BOOL = 9,
+	};
 
 private:
 	PackedInt64Array shape;
@@ -23,7 +36,12 @@ protected:
 	static void _bind_methods();
 
 public:
-	EXECUTORCH_TENSOR_GENERATED_API
+	static Ref<ExecuTorchTensor> create(const Variant &p_data, const PackedInt64Array &p_shape = PackedInt64Array(), DType p_dtype = DTYPE_AUTO);
+	PackedInt64Array get_shape() const;
+	DType get_dtype() const;
+	String get_dtype_name() const;
+	Variant get_data() const;
+	int64_t numel() const;
 
 	static bool is_valid_dtype(DType p_dtype);
 	static bool is_integer_dtype(DType p_dtype); // int8 to int64 and uint8: floats must be finite to convert
@@ -42,7 +60,7 @@ public:
 	const PackedInt64Array &get_shape_ref() const { return shape; }
 };
 
-EXECUTORCH_TENSOR_GENERATED_CASTS
+VARIANT_ENUM_CAST(ExecuTorchTensor::DType);
 
 // Numbers from GDScript in any container a tensor or a model input takes (a
 // packed numeric array, an Array of numbers and bools and, where allowed, a

@@ -57,6 +57,8 @@ def godot_arguments(resolved: ResolvedProfile, target: str, module_parent: Path,
         "custom_modules": str(module_parent),
         "module_executorch_enabled": "yes",
         "executorch_root": str(et_root),
+        # The module's hand-written C++, compiled in place from this clone.
+        "executorch_src": str(Path(__file__).resolve().parent.parent / "src"),
     }
     suffix = resolved.profile.suffix(target)
     if suffix:

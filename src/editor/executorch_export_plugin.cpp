@@ -2,7 +2,7 @@
 
 #ifdef TOOLS_ENABLED
 
-#include "../module_info.gen.h"
+#include "module_info.gen.h" // generated: in the module folder, on the include path
 
 #include "core/io/file_access.h"
 #include "core/os/os.h"

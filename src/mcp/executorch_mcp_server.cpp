@@ -37,14 +37,12 @@ bool read_number(const Dictionary &p_options, const char *p_name, double p_min, 
 
 ExecuTorchMCPServer::ExecuTorchMCPServer() {
 	singleton = this;
-	ExecuTorchMCPService::install(this);
 	ExecuTorchRegistry::get_singleton().add_listener(&ExecuTorchMCPServer::_on_models_changed, this);
 }
 
 ExecuTorchMCPServer::~ExecuTorchMCPServer() {
 	stop_all();
 	ExecuTorchRegistry::get_singleton().remove_listener(&ExecuTorchMCPServer::_on_models_changed, this);
-	ExecuTorchMCPService::install(nullptr);
 	singleton = nullptr;
 }
 
@@ -91,10 +89,6 @@ bool ExecuTorchMCPServer::_parse_options(const Dictionary &p_options, MCPHttpTra
 }
 
 int64_t ExecuTorchMCPServer::start(int64_t p_port, const Dictionary &p_options) {
-	return start_http(p_port, p_options);
-}
-
-int ExecuTorchMCPServer::start_http(int64_t p_port, const Dictionary &p_options) {
 	MCPHttpTransport::Options options;
 	MCPProtocol::Limits limits;
 	String error;
@@ -106,10 +100,6 @@ int ExecuTorchMCPServer::start_http(int64_t p_port, const Dictionary &p_options)
 }
 
 void ExecuTorchMCPServer::stop() {
-	stop_http();
-}
-
-void ExecuTorchMCPServer::stop_http() {
 	MutexLock lock(http_mutex);
 	if (http.is_running()) {
 		http.stop();
@@ -122,10 +112,6 @@ bool ExecuTorchMCPServer::is_running() const {
 }
 
 int64_t ExecuTorchMCPServer::get_port() const {
-	return get_http_port();
-}
-
-int ExecuTorchMCPServer::get_http_port() const {
 	return http.is_running() ? http.get_port() : -1;
 }
 
@@ -171,7 +157,7 @@ void ExecuTorchMCPServer::start_for_game() {
 	}
 	options["session_idle_seconds"] = settings->get_setting("executorch/mcp/session_idle_seconds", 600);
 	options["max_sessions"] = settings->get_setting("executorch/mcp/max_sessions", 32);
-	start_http(port, options);
+	start(port, options);
 }
 
 void ExecuTorchMCPServer::_start_stdio() {
@@ -179,7 +165,7 @@ void ExecuTorchMCPServer::_start_stdio() {
 }
 
 void ExecuTorchMCPServer::stop_all() {
-	stop_http();
+	stop();
 	stdio.stop();
 }
 

@@ -1,16 +1,14 @@
 // ExecuTorchMCPServer: the game's one Model Context Protocol server, an engine
 // singleton made at the SERVERS level (register_types). Its bound API is
-// declared in module_spec.yaml (see executorch_mcp_server.gen.h).
+// declared here and documented in module_spec.yaml (the generated
+// _bind_methods checks each signature against the spec).
 //
 // It is the top layer: it reads the game's models from ExecuTorchRegistry
 // and calls the runtimes' and models' C++ API; it listens to the registry to
-// tell clients when models come and go; and it implements
-// ExecuTorchMCPService, through which ExecuTorchRuntime's own MCP methods
-// reach it. Nothing below includes this header.
+// tell clients when models come and go. ExecuTorchRuntime's own MCP methods
+// (src/mcp/executorch_runtime_mcp.cpp) call it. Nothing below includes this header.
 
 #pragma once
-
-#include "executorch_mcp_server.gen.h"
 
 #include "mcp_http_transport.h"
 #include "mcp_protocol.h"
@@ -20,7 +18,7 @@
 
 #include "core/object/object.h"
 
-class ExecuTorchMCPServer : public Object, public ExecuTorchMCPService {
+class ExecuTorchMCPServer : public Object {
 	GDCLASS(ExecuTorchMCPServer, Object);
 
 	static ExecuTorchMCPServer *singleton;
@@ -39,7 +37,15 @@ protected:
 	static void _bind_methods();
 
 public:
-	EXECUTORCH_MCP_SERVER_GENERATED_API
+	int64_t start(int64_t p_port = 0, const Dictionary &p_options = Dictionary());
+	void stop();
+	bool is_running() const;
+	int64_t get_port() const;
+	bool is_serving_stdio() const;
+	PackedStringArray get_model_names() const;
+	Array list_tools() const;
+	Variant call_tool(const String &p_name, const Dictionary &p_arguments = Dictionary());
+	String handle_message(const String &p_message);
 
 	static ExecuTorchMCPServer *get_singleton() { return singleton; }
 
@@ -51,13 +57,12 @@ public:
 	// Stops every transport (SCENE level teardown, while the runtimes are whole).
 	void stop_all();
 
-	// ExecuTorchMCPService, for ExecuTorchRuntime's MCP methods.
-	Array list_tools_for(const Ref<ExecuTorchRuntime> &p_runtime) const override;
-	Variant call_tool_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_name, const Dictionary &p_arguments, String &r_error) override;
-	String handle_message_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_message) override;
-	int start_http(int64_t p_port, const Dictionary &p_options) override;
-	void stop_http() override;
-	int get_http_port() const override;
+	// A runtime's own MCP calls (ExecuTorchRuntime.list_mcp_tools and the
+	// rest): the same tools, scoped to that runtime's model.
+	Array list_tools_for(const Ref<ExecuTorchRuntime> &p_runtime) const;
+	// Returns the tool's result, or sets r_error to the sentence naming the problem.
+	Variant call_tool_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_name, const Dictionary &p_arguments, String &r_error);
+	String handle_message_for(const Ref<ExecuTorchRuntime> &p_runtime, const String &p_message);
 
 	ExecuTorchMCPServer();
 	~ExecuTorchMCPServer() override;

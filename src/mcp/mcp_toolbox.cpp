@@ -1,7 +1,7 @@
 #include "mcp_toolbox.h"
 
 #include "../executorch_registry.h"
-#include "../executorch_support.h"
+#include "../executorch_platform.h"
 
 namespace {
 
@@ -106,7 +106,7 @@ LocalVector<MCPToolbox::Model> MCPToolbox::_models(const Scope &p_scope) const {
 		return models;
 	}
 	for (const ExecuTorchRegistry::Entry &entry : ExecuTorchRegistry::get_singleton().entries()) {
-		models.push_back({ entry.name, entry.runtime });
+		models.push_back({ entry.name, Ref<ExecuTorchRuntime>(entry.runtime) });
 	}
 	return models;
 }
@@ -227,7 +227,7 @@ MCPToolbox::Result MCPToolbox::get_model_info(const Scope &p_scope, const Dictio
 }
 
 Dictionary MCPToolbox::_health_of(const Model &p_model) const {
-	const Dictionary health = p_model.runtime->health_check();
+	const Dictionary health = p_model.runtime->describe_health();
 	Dictionary entry;
 	entry["name"] = p_model.name;
 	entry["path"] = health["model_path"];

@@ -21,8 +21,8 @@
 #include <queue>
 
 #if defined(__has_include)
-#if __has_include("pte_operators.gen.h")
-#include "pte_operators.gen.h"
+#if __has_include("pte/pte_operators.gen.h")
+#include "pte/pte_operators.gen.h" // generated: in the module folder, on the include path
 #define PTE_HAVE_OPERATOR_TABLE 1
 #endif
 #endif

@@ -192,9 +192,10 @@ def test_singletons_and_properties():
     assert "GDREGISTER_CLASS(Hub);" in servers and 'Engine::Singleton("Hub", hub_singleton)' in servers
     assert '#include "mcp/hub.h"' in register
     assert 'ADD_PROPERTY(PropertyInfo(Variant::STRING, "label"), "set_label", "get_label");' in files["mcp/hub_bind.gen.cpp"]
-    assert '#include "hub.h"' in files["mcp/hub_bind.gen.cpp"]
+    assert '#include "mcp/hub.h"' in files["mcp/hub_bind.gen.cpp"]  # src/ is on the include path
     assert '<member name="label" type="String" setter="set_label" getter="get_label" default="&quot;&quot;">' in files["doc_classes/Hub.xml"]
-    assert "\tString get_label() const; \\\n" in files["mcp/hub.gen.h"] and "#define HUB_GENERATED_API" in files["mcp/hub.gen.h"]
+    assert "static_assert(std::is_same_v<decltype(&Hub::get_label), String (Hub::*)() const>," in files["mcp/hub_bind.gen.cpp"]
+    assert "mcp/hub.gen.h" not in files  # the class is declared by hand in src/mcp/hub.h
     assert error_of(text.replace("inherits: Object\n    file: mcp/hub", "inherits: RefCounted\n    file: mcp/hub")) == (
         "spec.yaml:20: error: singleton class Hub must inherit Object (an engine singleton is not reference-counted), not RefCounted"
     )
@@ -259,11 +260,24 @@ def rendered() -> dict[str, str]:
 
 def test_renders_the_module_files(rendered):
     for path in ("register_types.h", "register_types.cpp", "config.py", "SCsub", "mcp/mcp_tools.gen.cpp",
-                 "module_info.gen.h", "mcp/executorch_mcp_server_bind.gen.cpp", "editor/executorch_export_plugin.cpp",
-                 "executorch_runtime.gen.h", "executorch_runtime_bind.gen.cpp", "executorch_runtime.cpp",
-                 "doc_classes/ExecuTorchRuntime.xml", "doc_classes/ExecuTorchModel.xml"):
+                 "module_info.gen.h", "mcp/executorch_mcp_server_bind.gen.cpp", "executorch_runtime_bind.gen.cpp",
+                 "doc_classes/ExecuTorchRuntime.xml", "doc_classes/ExecuTorchModel.xml", "pte/pte_operators.gen.h"):
         assert path in rendered, path
     assert "doc_classes/ExecuTorchMCPServer.xml" in rendered
+
+
+def test_the_module_holds_only_generated_files(rendered):
+    """src/ is compiled where it is: no hand-written file is copied, and no generated header declares a class."""
+    sources = {p.relative_to(REPO_ROOT / "src").as_posix() for p in (REPO_ROOT / "src").rglob("*") if p.is_file()}
+    assert not sources & set(rendered), sorted(sources & set(rendered))
+    assert not [p for p in rendered if p.endswith(".gen.h") and p not in ("module_info.gen.h", "pte/pte_operators.gen.h")]
+    assert "executorch_src" in rendered["config.py"] and "os.walk(src_dir)" in rendered["SCsub"]
+
+
+def test_no_header_in_src_takes_declarations_from_a_generated_macro():
+    for header in (REPO_ROOT / "src").rglob("*.h"):
+        text = header.read_text(encoding="utf-8")
+        assert not re.search(r"_GENERATED_(API|ENUMS|CASTS)|#include \"[^\"]*\.gen\.h\"", text), header
 
 
 def test_generated_files_carry_the_banner(rendered):
@@ -278,9 +292,14 @@ def test_bindings_follow_the_spec(rendered):
     assert ('ClassDB::bind_method(D_METHOD("run_inference", "inputs", "method"), '
             '&ExecuTorchRuntime::run_inference, DEFVAL("forward"));') in bind
     assert 'ADD_SIGNAL(MethodInfo("model_loaded", PropertyInfo(Variant::STRING, "path")));' in bind
-    header = rendered["executorch_runtime.gen.h"]
-    assert "\tDictionary run_inference(const Dictionary &p_inputs, const String &p_method = \"forward\"); \\\n" in header
-    assert "\tint64_t get_total_inferences() const; \\\n" in header
+    # A header that drifts from the spec fails to compile with the spec entry and the declaration to write.
+    assert ("static_assert(std::is_same_v<decltype(&ExecuTorchRuntime::run_inference), "
+            "Dictionary (ExecuTorchRuntime::*)(const Dictionary &, const String &)>,\n"
+            "\t\t\"module_spec.yaml:218: ExecuTorchRuntime.run_inference in the spec does not match src/executorch_runtime.h; "
+            "declare it there as: Dictionary run_inference(const Dictionary &p_inputs, const String &p_method = \\\"forward\\\");\");") in bind
+    assert "static_assert(std::is_same_v<decltype(&ExecuTorchRuntime::get_thread_count), int64_t (*)()>," in bind
+    assert ("void ExecuTorchRuntime::emit_model_loaded(const String &p_path) {\n"
+            "\temit_signal(SNAME(\"model_loaded\"), p_path);\n}") in bind
 
 
 def test_scsub_links_the_spec_libraries(tmp_path):
@@ -388,8 +407,9 @@ def test_out_gives_a_standalone_module(tmp_path):
     out = tmp_path / "my_godot" / "modules" / "executorch"
     assert generator_main(["--out", str(out), "-q"]) == 0
     names = {p.name for p in out.iterdir()}
-    # hand-written sources travel with the generated ones
-    assert {"executorch_model.cpp", "executorch_runtime.cpp", "SCsub", "config.py"} <= names
+    # only generated files: the module's SCsub compiles src/ where it is (executorch_src=)
+    assert {"SCsub", "config.py", "register_types.cpp", "executorch_runtime_bind.gen.cpp"} <= names
+    assert "executorch_runtime.cpp" not in names
     copied = shutil.copytree(out, tmp_path / "copy")
     assert generator_main(["--out", str(copied), "--check", "-q"]) == 0
 
@@ -425,11 +445,14 @@ def test_enums_and_static_methods_parse_and_render(tmp_path):
     spec_file.write_text(ENUM_SPEC)
     out = tmp_path / "out"
     assert generator_main(["--spec", str(spec_file), "--out", str(out), "-q"]) == 0
-    header = (out / "runner.gen.h").read_text()
-    assert "#define RUNNER_GENERATED_ENUMS \\\n\tenum Mode : int64_t { \\\n\t\tMODE_FAST = 0, \\\n" in header
-    assert "\tstatic Ref<Runner> make(Runner::Mode p_mode = Runner::MODE_SAFE); \\\n" in header
-    assert "VARIANT_ENUM_CAST(Runner::Mode);" in header
+    assert not (out / "runner.gen.h").exists()
     bind = (out / "runner_bind.gen.cpp").read_text()
+    assert "static_assert(std::is_same_v<std::underlying_type_t<Runner::Mode>, int64_t>," in bind
+    assert ('static_assert(Runner::MODE_SAFE == 1, "module_spec.yaml:15: Runner.MODE_SAFE is 1 in the spec; '
+            'src/runner.h must declare `enum Mode : int64_t` with MODE_SAFE = 1");') in bind
+    assert ("static_assert(std::is_same_v<decltype(&Runner::make), Ref<Runner> (*)(Runner::Mode)>,\n\t\t\"module_spec.yaml:17: "
+            "Runner.make in the spec does not match src/runner.h; declare it there as: "
+            "static Ref<Runner> make(Runner::Mode p_mode = Runner::MODE_SAFE);\");") in bind
     assert 'ClassDB::bind_static_method("Runner", D_METHOD("make", "mode"), &Runner::make, DEFVAL(Runner::MODE_SAFE));' in bind
     assert "BIND_ENUM_CONSTANT(MODE_SAFE);" in bind
     doc = ET.fromstring((out / "doc_classes" / "Runner.xml").read_text())
