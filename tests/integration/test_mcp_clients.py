@@ -234,7 +234,8 @@ TOKEN = "change-me"  # the README's example token
 def _readme_configs() -> list[dict]:
     """The JSON client configurations in README.md's MCP section, in order."""
     readme = (REPO_ROOT / "README.md").read_text()
-    section = readme[readme.index("### Client configurations"):readme.index("## Tests")]
+    start = readme.index("### Client configurations")
+    section = readme[start:readme.index("\n## ", start)]  # up to the next section
     blocks = [block.split("```", 1)[0] for block in section.split("```json\n")[1:]]
     return [json.loads(block) for block in blocks]
 
