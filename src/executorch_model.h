@@ -81,6 +81,15 @@ public:
 	Dictionary get_method_info(const String &p_method = "forward") const;
 	Array execute(const String &p_method, const Array &p_inputs = Array());
 
+	// Loads the program at `p_path` (what load_from_file does) without
+	// printing: on failure returns the sentence that says why, a full sentence
+	// naming the file and the fix, with the matching Error code in `r_error`
+	// (ERR_FILE_NOT_FOUND, ERR_FILE_UNRECOGNIZED, ERR_FILE_CORRUPT,
+	// ERR_UNAVAILABLE for an operator or backend this build lacks, ...), and
+	// keeps the program loaded before; on success returns "". Whoever reports
+	// the failure prints it: load_from_file, hot reload, the resource loader.
+	String load(const String &p_path, Error &r_error);
+
 	// Runs `p_method` on `p_inputs` ({"input_0": values, ...}) and fills
 	// `r_outputs` ({"output_0": values, ...}). On failure returns the reason,
 	// a full sentence; on success an empty string, and the time spent inside

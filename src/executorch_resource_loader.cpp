@@ -6,12 +6,13 @@ Ref<Resource> ResourceFormatLoaderExecuTorch::load(const String &p_path, const S
 		bool p_use_sub_threads, float *r_progress, CacheMode p_cache_mode) {
 	Ref<ExecuTorchModel> model;
 	model.instantiate();
-	// load_from_file prints the precise reason on failure.
-	const bool loaded = model->load_from_file(p_path);
+	Error error = OK;
+	const String reason = model->load(p_path, error);
 	if (r_error) {
-		*r_error = loaded ? OK : ERR_FILE_CORRUPT;
+		*r_error = error; // the precise code: missing, unrecognized, corrupt, unavailable operator
 	}
-	return loaded ? Ref<Resource>(model) : Ref<Resource>();
+	ERR_FAIL_COND_V_MSG(!reason.is_empty(), Ref<Resource>(), reason);
+	return model;
 }
 
 void ResourceFormatLoaderExecuTorch::get_recognized_extensions(List<String> *p_extensions) const {

@@ -213,8 +213,10 @@ void ExecuTorchRuntime::_check_file_changed() {
 	}
 	Ref<ExecuTorchModel> fresh;
 	fresh.instantiate();
-	if (!fresh->load_from_file(source)) {
-		ERR_PRINT(vformat("Hot reload: '%s' changed on disk but does not load (the reason is above); the program loaded before stays in use.", source));
+	Error error = OK;
+	const String reason = fresh->load(source, error);
+	if (!reason.is_empty()) {
+		ERR_PRINT(vformat("Hot reload: '%s' changed on disk but does not load, so the program loaded before stays in use: %s", source, reason));
 		return;
 	}
 	_use_model(fresh, true);

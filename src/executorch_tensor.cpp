@@ -258,26 +258,36 @@ void TensorElements::write(ExecuTorchTensor::DType p_dtype, uint8_t *r_out) cons
 
 namespace {
 
-// Each dtype's name (PyTorch's), element size and whether it holds integers,
-// indexed by DType.
-struct DTypeFacts {
-	const char *name;
-	int size;
-	bool integer;
-};
+using DTypeFacts = ExecuTorchTensor::DTypeFacts;
+
+// The one table of the dtypes GDScript tensors carry, indexed by DType: every
+// conversion, message and schema reads it. ExecuTorch's ScalarType codes are
+// scalar_type.fbs's; src/pte/ keeps a Godot-free copy of the names and sizes,
+// and model_tools/pte_runtime.py of the names (tests/unit/test_layers.py keeps
+// them equal to this table, and this table equal to module_spec.yaml's DType).
 constexpr DTypeFacts DTYPE_FACTS[] = {
-	{ "float32", 4, false },
-	{ "float64", 8, false },
-	{ "float16", 2, false },
-	{ "bfloat16", 2, false },
-	{ "int8", 1, true },
-	{ "int16", 2, true },
-	{ "int32", 4, true },
-	{ "int64", 8, true },
-	{ "uint8", 1, true },
-	{ "bool", 1, false }, // any value converts: non-zero is true
+	{ ExecuTorchTensor::DTYPE_FLOAT32, 6, "float32", 4, false, "number" },
+	{ ExecuTorchTensor::DTYPE_FLOAT64, 7, "float64", 8, false, "number" },
+	{ ExecuTorchTensor::DTYPE_FLOAT16, 5, "float16", 2, false, "number" },
+	{ ExecuTorchTensor::DTYPE_BFLOAT16, 15, "bfloat16", 2, false, "number" },
+	{ ExecuTorchTensor::DTYPE_INT8, 1, "int8", 1, true, "integer" },
+	{ ExecuTorchTensor::DTYPE_INT16, 2, "int16", 2, true, "integer" },
+	{ ExecuTorchTensor::DTYPE_INT32, 3, "int32", 4, true, "integer" },
+	{ ExecuTorchTensor::DTYPE_INT64, 4, "int64", 8, true, "integer" },
+	{ ExecuTorchTensor::DTYPE_UINT8, 0, "uint8", 1, true, "integer" },
+	{ ExecuTorchTensor::DTYPE_BOOL, 11, "bool", 1, false, "boolean" }, // any value converts: non-zero is true
 };
 static_assert(sizeof(DTYPE_FACTS) / sizeof(DTYPE_FACTS[0]) == ExecuTorchTensor::DTYPE_BOOL + 1, "one entry per DType");
+
+constexpr bool indexed_by_dtype() {
+	for (int64_t i = 0; i < (int64_t)(sizeof(DTYPE_FACTS) / sizeof(DTYPE_FACTS[0])); i++) {
+		if (DTYPE_FACTS[i].dtype != i) {
+			return false;
+		}
+	}
+	return true;
+}
+static_assert(indexed_by_dtype(), "DTYPE_FACTS[d].dtype == d");
 
 const DTypeFacts *facts_of(ExecuTorchTensor::DType p_dtype) {
 	return ExecuTorchTensor::is_valid_dtype(p_dtype) ? &DTYPE_FACTS[p_dtype] : nullptr;
@@ -288,6 +298,28 @@ constexpr int64_t MAX_RANK = 16;
 constexpr int64_t MAX_DIMENSION = 0x7FFFFFFF;
 
 } // namespace
+
+const ExecuTorchTensor::DTypeFacts *ExecuTorchTensor::dtype_facts(DType p_dtype) {
+	return facts_of(p_dtype);
+}
+
+const ExecuTorchTensor::DTypeFacts *ExecuTorchTensor::dtype_facts_of_scalar_type(int8_t p_scalar_type) {
+	for (const DTypeFacts &facts : DTYPE_FACTS) {
+		if (facts.scalar_type == p_scalar_type) {
+			return &facts;
+		}
+	}
+	return nullptr;
+}
+
+const ExecuTorchTensor::DTypeFacts *ExecuTorchTensor::dtype_facts_of_name(const String &p_name) {
+	for (const DTypeFacts &facts : DTYPE_FACTS) {
+		if (p_name == facts.name) {
+			return &facts;
+		}
+	}
+	return nullptr;
+}
 
 bool ExecuTorchTensor::is_valid_dtype(DType p_dtype) {
 	return p_dtype >= DTYPE_FLOAT32 && p_dtype <= DTYPE_BOOL;

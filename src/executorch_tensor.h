@@ -43,6 +43,20 @@ public:
 	Variant get_data() const;
 	int64_t numel() const;
 
+	// What the module knows of a dtype, from one table (executorch_tensor.cpp).
+	struct DTypeFacts {
+		DType dtype;
+		int8_t scalar_type; // ExecuTorch's ScalarType (scalar_type.fbs)
+		const char *name; // PyTorch's: what an ML engineer reads in `tensor.dtype`
+		int size; // bytes per element
+		bool integer; // int8 to int64 and uint8: floats must be finite to convert
+		const char *json_type; // the JSON Schema type of its elements (MCP tools)
+	};
+	// The facts of a dtype, of an ExecuTorch ScalarType, or of a name; null for none.
+	static const DTypeFacts *dtype_facts(DType p_dtype);
+	static const DTypeFacts *dtype_facts_of_scalar_type(int8_t p_scalar_type);
+	static const DTypeFacts *dtype_facts_of_name(const String &p_name);
+
 	static bool is_valid_dtype(DType p_dtype);
 	static bool is_integer_dtype(DType p_dtype); // int8 to int64 and uint8: floats must be finite to convert
 	static int element_size(DType p_dtype);

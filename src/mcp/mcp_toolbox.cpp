@@ -2,6 +2,7 @@
 
 #include "../executorch_registry.h"
 #include "../executorch_platform.h"
+#include "../executorch_tensor.h"
 
 namespace {
 
@@ -63,13 +64,8 @@ String type_phrase(const Variant &p_type) {
 }
 
 String json_type_of(const String &p_dtype) {
-	if (p_dtype == "bool") {
-		return "boolean";
-	}
-	if (p_dtype.begins_with("int") || p_dtype.begins_with("uint")) {
-		return "integer";
-	}
-	return "number";
+	const ExecuTorchTensor::DTypeFacts *facts = ExecuTorchTensor::dtype_facts_of_name(p_dtype);
+	return facts ? facts->json_type : "number";
 }
 
 bool is_input_key(const String &p_key) {

@@ -15,7 +15,7 @@
 /*  (the schema the runtime is compiled from).                            */
 /**************************************************************************/
 
-#include "pte_validator_internal.h"
+#include "pte_internal.h"
 
 #include <algorithm>
 #include <cmath>

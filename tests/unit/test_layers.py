@@ -16,7 +16,7 @@ LAYERS = (
     ("pte/",),
     ("executorch_platform", "executorch_settings"),
     ("executorch_tensor",),
-    ("executorch_model", "executorch_resource_loader"),
+    ("executorch_model", "executorch_model_memory", "executorch_model_values", "executorch_resource_loader"),
     ("executorch_registry", "executorch_runtime"),
     ("mcp/",),
     ("editor/", "executorch_module"),
@@ -24,8 +24,11 @@ LAYERS = (
 
 
 def unit_of(path: Path) -> str:
-    """`mcp/mcp_json` for src/mcp/mcp_json.{h,cpp}; `pte/pte_validator` for pte_validator_internal.h too."""
-    return re.sub(r"_internal$", "", path.relative_to(SRC).with_suffix("").as_posix())
+    """`mcp/mcp_json` for src/mcp/mcp_json.{h,cpp}; `executorch_model` for executorch_model_internal.h too
+    (a unit's private header, shared by its .cpp files)."""
+    unit = path.relative_to(SRC).with_suffix("").as_posix()
+    folded = re.sub(r"_internal$", "", unit)
+    return folded if (SRC / (folded + ".cpp")).exists() else unit
 
 
 def layer_of(unit: str) -> int:

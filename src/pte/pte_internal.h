@@ -1,15 +1,16 @@
 /**************************************************************************/
-/*  pte_validator_internal.h                                              */
+/*  pte_internal.h                                                        */
 /**************************************************************************/
-/*  What pte_validator.cpp (the program) and pte_xnnpack.cpp (the         */
-/*  XNNPACK delegate payload) share. Not part of the engine's API.        */
+/*  What the validator's phases (pte_validator.cpp, pte_values.cpp,       */
+/*  pte_instructions.cpp, pte_delegates.cpp) and the XNNPACK payload      */
+/*  checks (pte_xnnpack.cpp) share. Not part of the engine's API.         */
 /**************************************************************************/
 
 #pragma once
 
 #include "pte_flatbuffer.h"
 #include "pte_operator_table.h"
-#include "pte_validator.h"
+#include "pte_limits.h"
 
 #include <cstdint>
 #include <string>
@@ -38,6 +39,7 @@ enum ScalarType : int8_t {
 uint32_t scalar_type_size(int8_t p_type);
 const char *scalar_type_name(int8_t p_type);
 const char *kind_name(uint8_t p_kind); // "a Tensor", "an Int", ...
+const char *bare_kind_name(uint8_t p_kind); // "Tensor", "Int", ...
 
 // What the validator knows about one EValue of a method.
 struct ValueInfo {
