@@ -9,7 +9,7 @@ from pathlib import Path
 from generator.errors import SpecError
 from generator.model import load_spec
 from generator.output import plan_sync, sync
-from generator.render import REPO_ROOT, render_module
+from generator.render import REPO_ROOT, operator_table_file, render_module
 
 DEFAULT_SPEC = REPO_ROOT / "module_spec.yaml"
 DEFAULT_OUT = REPO_ROOT / "modules" / "executorch"
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as error:
         print(error, file=sys.stderr)
         return 2
-    files = render_module(spec)
+    files = render_module(spec, operator_table_file())
 
     if args.check:
         report = plan_sync(files, args.out)
