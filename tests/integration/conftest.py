@@ -127,3 +127,9 @@ def assert_suite_passed(run: EngineRun) -> None:
     assert run.returncode == 0, f"engine exit code {run.returncode}\n{run.output[-4000:]}"
     leaks = [line for line in run.output.splitlines() if any(marker in line for marker in LEAK_MARKERS)]
     assert not leaks, "leaked at exit:\n" + "\n".join(leaks)
+
+
+def assert_errors_printed(run: EngineRun, expected: list[str]) -> None:
+    """Each expected error sentence (or its start) appears in what the engine printed to stderr."""
+    missing = [message for message in expected if message not in run.stderr]
+    assert not missing, "errors not printed:\n" + "\n".join(missing) + "\n--- stderr ---\n" + run.stderr[-6000:]

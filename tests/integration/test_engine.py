@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import PROJECT, assert_suite_passed, run_engine
+from tests.integration.conftest import PROJECT, assert_errors_printed, assert_suite_passed, run_engine
 from tools.godot_project import create_project
 
 # Every bad input of tests/project/suites/test_errors.gd must print a Godot
@@ -73,15 +73,13 @@ def test_gdscript_suite(run_suite, suite):
 def test_bad_input_suite_prints_each_error(run_suite):
     run = run_suite("test_errors.gd")
     assert_suite_passed(run)
-    missing = [message for message in EXPECTED_ERRORS if message not in run.stderr]
-    assert not missing, "errors not printed:\n" + "\n".join(missing) + "\n--- stderr ---\n" + run.stderr[-6000:]
+    assert_errors_printed(run, EXPECTED_ERRORS)
 
 
 def test_typed_tensor_suites_print_each_error(run_suite):
     run = run_suite("test_tensors.gd", "test_models_as_resources.gd", "test_async_and_monitors.gd")
     assert_suite_passed(run)
-    missing = [message for message in EXPECTED_TENSOR_ERRORS if message not in run.stderr]
-    assert not missing, "errors not printed:\n" + "\n".join(missing) + "\n--- stderr ---\n" + run.stderr[-6000:]
+    assert_errors_printed(run, EXPECTED_TENSOR_ERRORS)
 
 
 def test_executorch_logs_go_through_godot(run_suite):

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from model_tools import export_model
-from tests.integration.conftest import assert_suite_passed, run_engine
+from tests.integration.conftest import assert_errors_printed, assert_suite_passed, run_engine
 from tools.godot_project import create_project
 
 RACE_RUNS = 4
@@ -52,8 +52,7 @@ def test_thread_count_races_in_fresh_engines(run_suite, run):
 def test_numeric_inputs_print_each_error(run_suite):
     run = run_suite("test_numeric_inputs.gd")
     assert_suite_passed(run)
-    missing = [message for message in EXPECTED_NUMERIC_ERRORS if message not in run.stderr]
-    assert not missing, "errors not printed:\n" + "\n".join(missing) + "\n--- stderr ---\n" + run.stderr[-6000:]
+    assert_errors_printed(run, EXPECTED_NUMERIC_ERRORS)
 
 
 def test_file_changes_with_hot_reload_off(run_suite):
