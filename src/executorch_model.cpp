@@ -1,43 +1,23 @@
 #include "executorch_model.h"
 
+#include "executorch_model_internal.h"
 #include "executorch_platform.h"
 #include "executorch_settings.h"
-#include "executorch_tensor.h"
 
 #include "core/config/project_settings.h"
 #include "core/io/file_access.h"
 #include "core/io/file_access_pack.h"
-#include "core/templates/local_vector.h"
 
 #include <executorch/extension/data_loader/buffer_data_loader.h>
-#include <executorch/extension/module/module.h>
-#include <executorch/extension/tensor/tensor.h>
 
 #include "pte/pte_validator.h"
 
-#include <executorch/runtime/core/hierarchical_allocator.h>
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <limits>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <string>
 #include <vector>
 
-#include "executorch_model_internal.h"
-
-using executorch::aten::ScalarType;
 using executorch::extension::BufferDataLoader;
-using executorch::extension::TensorPtr;
 using executorch::extension::module::Module;
 using executorch::runtime::EValue;
 using executorch::runtime::Program;
