@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tarfile
 from pathlib import Path
 
-from tools.godot_source import _sha256, cache_root
+from tools.godot_source import _sha256, cache_root, extract_with_progress
 
 EXECUTORCH_COMMIT = "cff6f4dd32e630945b7188512c1f2b4f102b05ad"
 """pytorch/executorch main of 2026-08-22 (version.txt 1.5.0): what the submodule pins."""
@@ -67,17 +66,7 @@ def unpack_tarball(tarball: Path, cache: Path) -> Path:
     if (home / MARKER).is_file():
         return check_tree(tree, "The cached ExecuTorch source")
     staging = cache / f"executorch-{digest[:12]}.partial"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    print(f"Unpacking {tarball.name} into {home} ...", flush=True)
-    with tarfile.open(tarball) as archive:
-        members = archive.getmembers()
-        step = max(1, len(members) // 10)
-        for index, member in enumerate(members):
-            archive.extract(member, staging, filter="data")
-            if index % step == 0:
-                print(f"  {100 * index // len(members)}%", flush=True)
+    extract_with_progress(tarball, staging, home)
     check_tree(staging / "executorch", f"The tarball {tarball.name}")
     (staging / MARKER).write_text(f"{EXECUTORCH_COMMIT} {digest}\n", encoding="utf-8")
     if home.exists():

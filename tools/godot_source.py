@@ -237,12 +237,14 @@ def _download_tarball(work: Path, apt: PrivateApt | None = None) -> Path:
     return tarball
 
 
-def _unpack(tarball: Path, destination: Path) -> None:
-    staging = destination.with_name(destination.name + ".partial")
+def extract_with_progress(tarball: Path, staging: Path, shown_as: Path) -> None:
+    """Unpacks `tarball` into a fresh `staging` folder (tar's "data" filter: no
+    links or paths out of it), printing progress in tenths; `shown_as` is where
+    the tree will end up."""
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    print(f"Unpacking {tarball.name} into {destination} ...", flush=True)
+    print(f"Unpacking {tarball.name} into {shown_as} ...", flush=True)
     with tarfile.open(tarball) as archive:
         members = archive.getmembers()
         step = max(1, len(members) // 10)
@@ -250,6 +252,11 @@ def _unpack(tarball: Path, destination: Path) -> None:
             archive.extract(member, staging, filter="data")
             if index % step == 0:
                 print(f"  {100 * index // len(members)}%", flush=True)
+
+
+def _unpack(tarball: Path, destination: Path) -> None:
+    staging = destination.with_name(destination.name + ".partial")
+    extract_with_progress(tarball, staging, destination)
     (top,) = [p for p in staging.iterdir() if p.is_dir()]  # godotengine-godot-7d41c59/
     _check_version(top, "The downloaded source")
     # The +ds tarball drops thirdparty/certs; Godot's build still wants the
