@@ -9,7 +9,9 @@ Order of preference:
 2. `executorch/` in the repository: the git submodule at the pinned commit,
    checked out recursively where GitHub is reachable
    (`git submodule update --init --recursive`).
-3. Nothing: the build stops and says both ways to provide it.
+3. The pinned tarball's tree unpacked into the cache by an earlier build (of
+   any clone): a fresh clone on a machine that built before needs no option.
+4. Nothing: the build stops and says both ways to provide it.
 
 Run `python -m tools.executorch_source [PATH]` to resolve (and unpack) without building.
 """
@@ -87,6 +89,9 @@ def find_executorch_source(repo_root: Path, explicit: str = "", cache: Path | No
     submodule = repo_root / "executorch"
     if submodule.is_dir() and any(submodule.iterdir()):
         return check_tree(submodule, "executorch/ (the git submodule)")
+    unpacked = (cache or cache_root()) / f"executorch-{TARBALL_SHA256[:12]}"
+    if (unpacked / MARKER).is_file():
+        return check_tree(unpacked / "executorch", "The ExecuTorch source unpacked in the cache")
     raise SourceError(how_to_provide())
 
 

@@ -96,3 +96,13 @@ def test_something_else_is_refused(tmp_path):
 def test_the_pinned_hash_is_the_shared_tarballs():
     shared = Path(__file__).resolve().parents[3] / "shared" / "third_party" / "executorch-cff6f4dd-src.tar.xz"
     assert source._sha256(shared) == source.TARBALL_SHA256
+
+
+def test_a_tree_unpacked_before_serves_a_clone_given_nothing(tmp_path, monkeypatch):
+    tarball = fake_tarball(tmp_path, monkeypatch)
+    cache = tmp_path / "cache"
+    tree = source.find_executorch_source(tmp_path / "repo", str(tarball), cache)
+    assert source.find_executorch_source(tmp_path / "fresh-clone", "", cache) == tree
+    # The submodule, when populated, still comes first.
+    submodule = fake_tree(tmp_path / "other-clone", "executorch")
+    assert source.find_executorch_source(tmp_path / "other-clone", "", cache) == submodule
