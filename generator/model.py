@@ -176,8 +176,12 @@ class Hook:
 class ModuleInfo:
     name: str
     hooks: tuple[Hook, ...]  # in HOOK_LEVELS order, at most one per level
-    # Shared libraries the engine links and ships beside itself, without the
-    # lib prefix and .so suffix ("executorch" is libexecutorch.so).
+    # ExecuTorch's static libraries the engine links, without the lib prefix
+    # and .a suffix ("executorch" is libexecutorch.a). The whole ones register
+    # operators or backends from static constructors: nothing references them
+    # by symbol, so they are linked whole (and the pre-validator's operator
+    # table is read from them); the others follow in link order.
+    link_whole_libraries: tuple[str, ...]
     link_libraries: tuple[str, ...]
     location: Location
 
@@ -537,15 +541,27 @@ class _Parser:
                     "one function per level can call the others"
                 )
             seen[hook.level] = hook
-        libraries = []
-        for value, at in entry.items("link_libraries"):
-            if not isinstance(value, str) or not _LIBRARY_NAME.fullmatch(value):
-                raise at.error(f"each of 'link_libraries' must be a library name such as executorch (for libexecutorch.so), "
-                               f"got {value!r}")
-            libraries.append(value)
+        whole = self.library_names(entry, "link_whole_libraries")
+        libraries = self.library_names(entry, "link_libraries")
+        for library, at in entry.items("link_libraries"):
+            if library in whole:
+                raise at.error(f"'{library}' is in both 'link_whole_libraries' and 'link_libraries'; a library is linked "
+                               "one way: whole if it registers operators or backends, else in order")
         entry.finish()
         ordered = tuple(sorted(hooks, key=lambda h: HOOK_LEVELS.index(h.level)))
-        return ModuleInfo(name, ordered, tuple(libraries), entry.location)
+        return ModuleInfo(name, ordered, whole, libraries, entry.location)
+
+    @staticmethod
+    def library_names(entry: "_Entry", key: str) -> tuple[str, ...]:
+        names: list[str] = []
+        for value, at in entry.items(key):
+            if not isinstance(value, str) or not _LIBRARY_NAME.fullmatch(value):
+                raise at.error(f"each of '{key}' must be a library name such as executorch (for libexecutorch.a), "
+                               f"got {value!r}")
+            if value in names:
+                raise at.error(f"'{value}' is twice in '{key}'; name each library once")
+            names.append(value)
+        return tuple(names)
 
     def hook(self, data: Any, location: Location) -> Hook:
         entry = _Entry(data, location, "a hook of 'module'")

@@ -28,16 +28,19 @@ EDITOR_FOLDER = "editor"
 
 OPERATOR_TABLE = "pte/pte_operators.gen.h"
 """The pre-validator's operator table: rendered apart from the spec, from the
-installed torch and executorch (generator/operator_kinds.py), because that
+kernel libraries and torch's schemas (generator/operator_kinds.py), because that
 imports torch (seconds); SConstruct gives it its own node."""
 
 
 @functools.lru_cache(maxsize=1)
-def operator_kinds_header() -> str:
-    """The operator table, once per process (deriving it imports torch: ~2 s)."""
+def operator_kinds_header(libraries: "tuple[Path, ...] | None" = None) -> str:
+    """The operator table, once per process and set of libraries (deriving it
+    imports torch: ~2 s). `libraries`: the kernel libraries whose registered
+    operators it lists (SConstruct: the static archives the engine links);
+    default: the executorch wheel's."""
     from generator.operator_kinds import render_operator_kinds_header
 
-    return render_operator_kinds_header()
+    return render_operator_kinds_header(libraries)
 
 
 def operator_table_file(header: str | None = None) -> "RenderedFile":
@@ -291,7 +294,7 @@ def _banner(comment: str) -> str:
 def output_paths(spec: Spec) -> list[str]:
     """The module's files, from the spec alone (what SConstruct declares as the
     generate step's targets, so `scons -c` removes them): no rendering."""
-    paths = ["register_types.h", "register_types.cpp", "config.py", "SCsub", "mcp/mcp_tools.gen.cpp", "module_info.gen.h", OPERATOR_TABLE]
+    paths = ["register_types.h", "register_types.cpp", "config.py", "SCsub", "mcp/mcp_tools.gen.cpp", OPERATOR_TABLE]
     paths += [f"{cls.file}_bind.gen.cpp" for cls in spec.classes]
     paths += [f"doc_classes/{cls.name}.xml" for cls in spec.exposed_classes]
     return sorted(paths)
@@ -324,7 +327,6 @@ def render_module(spec: Spec, operator_table: "RenderedFile | None" = None) -> l
     render("register_types.cpp.j2", "register_types.cpp")
     render("config.py.j2", "config.py")
     render("mcp_tools.gen.cpp.j2", "mcp/mcp_tools.gen.cpp")
-    render("module_info.gen.h.j2", "module_info.gen.h")
     for cls in spec.classes:
         render("class_bind.gen.cpp.j2", f"{cls.file}_bind.gen.cpp", cls=cls)
     # SCsub compiles the generated sources by name (Godot's glob skips

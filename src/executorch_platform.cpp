@@ -1,38 +1,21 @@
 #include "executorch_platform.h"
 
+#include "executorch_version.gen.h" // written by the module's SCsub: what the runtime was built from
+
 #include "core/error/error_macros.h"
 #include "core/string/print_string.h"
 #include "core/string/ustring.h"
 #include "core/variant/variant.h"
 
+#include <executorch/extension/threadpool/threadpool.h>
 #include <executorch/runtime/platform/platform.h>
 #include <executorch/runtime/platform/runtime.h>
-
-#ifndef EXECUTORCH_VERSION_STRING
-#define EXECUTORCH_VERSION_STRING "unknown"
-#endif
+#include <pthreadpool.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
-
-// The wheel ships libexecutorch_threadpool.so without its headers; these are
-// the declarations of ExecuTorch's extension/threadpool/threadpool.h and of the
-// pthreadpool it is built on (both exported by that library).
-extern "C" {
-typedef struct pthreadpool *pthreadpool_t;
-size_t pthreadpool_get_threads_count(pthreadpool_t p_threadpool);
-size_t pthreadpool_set_threads_count(pthreadpool_t p_threadpool, size_t p_count);
-}
-namespace executorch::extension::threadpool {
-class ThreadPool {
-public:
-	size_t get_thread_count() const;
-};
-ThreadPool *get_threadpool();
-pthreadpool_t get_pthreadpool();
-} // namespace executorch::extension::threadpool
 
 namespace {
 

@@ -10,7 +10,6 @@ Python so they can be unit-tested without SCons.
 from __future__ import annotations
 
 import fcntl
-import importlib.util
 import os
 import platform
 import shutil
@@ -22,41 +21,26 @@ from pathlib import Path
 from typing import Iterator
 
 from tools.build_profiles import BuildError, ResolvedProfile
+from tools.executorch_build import ExecuTorchBuild
 
 GODOT_TEMPLATE_VERSION = "4.6.3.stable"  # Godot's GODOT_VERSION_FULL_CONFIG: the export templates' folder
 
 
-def executorch_root(explicit: str = "") -> Path:
-    """The installed ExecuTorch package root (holding include/ and lib/)."""
-    if explicit:
-        root = Path(explicit)
-    else:
-        found = importlib.util.find_spec("executorch")
-        if found is None or not found.submodule_search_locations:
-            raise BuildError(
-                f"the `executorch` Python package is not installed for {sys.executable}.\n"
-                "  run ./setup.sh, then build with .venv/bin/scons"
-            )
-        root = Path(list(found.submodule_search_locations)[0])
-    if not (root / "include" / "executorch").is_dir() or not (root / "lib" / "libexecutorch.so").is_file():
-        raise BuildError(f"{root} has no ExecuTorch C++ headers and libraries; install executorch==1.5.1 (./setup.sh)")
-    return root
-
-
-def godot_arguments(resolved: ResolvedProfile, target: str, module_parent: Path, et_root: Path, cache_path: str,
-                    jobs: int, forwarded: dict[str, str], ccflags: list[str]) -> list[str]:
-    """The command-line arguments for Godot's SCons (`ccflags`: detected_ccflags())."""
+def godot_arguments(resolved: ResolvedProfile, target: str, module_parent: Path, executorch: ExecuTorchBuild,
+                    cache_path: str, jobs: int, forwarded: dict[str, str], ccflags: list[str]) -> list[str]:
+    """The command-line arguments for Godot's SCons (`executorch`: the static
+    build to link, tools/executorch_build.py; `ccflags`: detected_ccflags())."""
     options = {
         "platform": "linuxbsd",
         "target": target,
         **resolved.options,
         "scu_build": "yes",
-        "use_static_cpp": "no",  # ExecuTorch's .so files use the shared libstdc++; one copy only
         "builtin_zlib": "no", "builtin_zstd": "no", "builtin_libpng": "no", "builtin_mbedtls": "no",
         "builtin_certs": "no", "system_certs_path": "/etc/ssl/certs/ca-certificates.crt",
         "custom_modules": str(module_parent),
         "module_executorch_enabled": "yes",
-        "executorch_root": str(et_root),
+        "executorch_root": str(executorch.prefix),
+        "executorch_version": executorch.describe(),
         # The module's hand-written C++, compiled in place from this clone.
         "executorch_src": str(Path(__file__).resolve().parent.parent / "src"),
     }
@@ -138,36 +122,23 @@ def _copy_if_changed(source: Path, destination: Path) -> bool:
     return True
 
 
-def deploy(godot_dir: Path, name: str, et_root: Path, bin_dir: Path, libraries: tuple[str, ...]) -> Path:
-    """Copies the engine binary `name` and the ExecuTorch libraries it links into `bin_dir`.
-
-    `libraries` are module_spec.yaml's link_libraries ("executorch" for
-    libexecutorch.so), the same list the generated SCsub links. The binary's
-    rpath is $ORIGIN, so `bin_dir` can be moved anywhere.
-    """
+def deploy(godot_dir: Path, name: str, bin_dir: Path) -> Path:
+    """Copies the engine binary `name` into `bin_dir`. ExecuTorch is linked
+    into it: the binary is the whole engine and can be moved anywhere."""
     built = godot_dir / "bin" / name
     if not built.is_file():
         raise BuildError(f"Godot's build did not produce {built}")
     bin_dir.mkdir(parents=True, exist_ok=True)
     engine = bin_dir / built.name
-    copied = [engine.name] if _copy_if_changed(built, engine) else []
-    copied += _copy_libraries(et_root / "lib", bin_dir, libraries)
+    copied = _copy_if_changed(built, engine)
+    # Engines before 2026-12 linked the executorch wheel's shared libraries and
+    # had them copied here; nothing loads them now.
+    for stale in sorted(bin_dir.glob("libexecutorch*.so")):
+        stale.unlink()
+        print(f"bin/: removed {stale.name} (ExecuTorch is linked into the engine now)", flush=True)
     size = engine.stat().st_size / 1e6
-    print(f"bin/: {engine.name} ({size:.0f} MB) + {len(libraries)} ExecuTorch libraries"
-          + (f" (updated: {', '.join(copied)})" if copied else " (up to date)"), flush=True)
+    print(f"bin/: {engine.name} ({size:.0f} MB, ExecuTorch linked in)" + (" (updated)" if copied else " (up to date)"), flush=True)
     return engine
-
-
-def _copy_libraries(source_dir: Path, destination: Path, libraries: tuple[str, ...]) -> list[str]:
-    copied = []
-    for library in (f"lib{name}.so" for name in libraries):
-        source = source_dir / library
-        if not source.is_file():
-            raise BuildError(f"{source} is missing: module_spec.yaml's link_libraries names a library the executorch wheel "
-                             "does not ship. Fix the name, or reinstall the wheel with ./setup.sh.")
-        if _copy_if_changed(source, destination / library):
-            copied.append(library)
-    return copied
 
 
 def export_templates_dir() -> Path:
@@ -176,12 +147,10 @@ def export_templates_dir() -> Path:
     return Path(data) / "godot" / "export_templates" / GODOT_TEMPLATE_VERSION
 
 
-def install_templates(templates: dict[str, Path], et_root: Path, libraries: tuple[str, ...],
-                      destination: Path | None = None) -> Path:
+def install_templates(templates: dict[str, Path], destination: Path | None = None) -> Path:
     """Installs built templates ({"template_debug": path, ...}) as Godot's
-    linux_{debug,release}.<arch>, with the ExecuTorch libraries beside them,
-    where the editor's Export dialog finds them without configuration (the
-    module's export plugin ships those libraries with every game)."""
+    linux_{debug,release}.<arch>, where the editor's Export dialog finds them
+    without configuration."""
     destination = destination or export_templates_dir()
     destination.mkdir(parents=True, exist_ok=True)
     arch = binary_name("editor").rsplit(".", 1)[1]
@@ -190,9 +159,7 @@ def install_templates(templates: dict[str, Path], et_root: Path, libraries: tupl
         name = f"linux_{target.removeprefix('template_')}.{arch}"
         _copy_if_changed(built, destination / name)
         installed.append(name)
-    _copy_libraries(et_root / "lib", destination, libraries)
-    print(f"Installed export templates {', '.join(installed)} + {len(libraries)} ExecuTorch libraries into {destination}",
-          flush=True)
+    print(f"Installed export templates {', '.join(installed)} into {destination}", flush=True)
     return destination
 
 

@@ -193,8 +193,9 @@ def game(godot: Path, out: Path, seconds: float) -> int:
         for path in sorted(moved.iterdir()):
             print(f"  {path.name:40s} {path.stat().st_size / 1e6:7.1f} MB")
         ldd = subprocess.run(["ldd", str(moved / "linear_3d.x86_64")], capture_output=True, text=True).stdout
-        print("ldd (ExecuTorch libraries):")
-        print("".join(line + "\n" for line in ldd.splitlines() if "executorch" in line), end="")
+        ours = [line for line in ldd.splitlines() if "executorch" in line.lower()]
+        print(f"ldd: {len(ldd.splitlines())} libraries, none of them ExecuTorch's (it is linked in)" if not ours
+              else "ldd (ExecuTorch libraries, unexpected):\n" + "\n".join(ours))
         xvfb, environment = _start_xvfb()
         LOGS.mkdir(parents=True, exist_ok=True)
         log_path = LOGS / "game.log"

@@ -1,7 +1,8 @@
-// Ships ExecuTorch's shared libraries with every Linux export. The engine
-// links them (module_spec.yaml's link_libraries) and finds them beside itself
-// ($ORIGIN rpath), so a game exported without them stops at start with
-// "libexecutorch.so: cannot open shared object file".
+// Says, in every Linux export's log, that the game needs nothing beside it:
+// ExecuTorch's runtime is linked statically into the engine and the export
+// templates (SCsub), so the exported binary and its .pck are the whole game.
+// (Until 2026-12 the engine linked the wheel's shared libraries and this plugin
+// shipped them; a game exported by an older editor still carries them, unused.)
 
 #pragma once
 
@@ -12,20 +13,12 @@
 class ExecuTorchExportPlugin : public EditorExportPlugin {
 	GDCLASS(ExecuTorchExportPlugin, EditorExportPlugin);
 
-	// The folder holding the export template this export uses, or "" when
-	// Godot has none for it (the export then fails on its own).
-	String _template_folder(bool p_debug) const;
-
 protected:
 	void _export_begin(const HashSet<String> &p_features, bool p_debug, const String &p_path, int p_flags) override;
 
 public:
 	String get_name() const override;
 	bool supports_platform(const Ref<EditorExportPlatform> &p_export_platform) const override;
-
-	// Where each library is looked for, in order: beside the export template,
-	// then beside the running editor.
-	static PackedStringArray library_folders(const String &p_template_folder);
 };
 
 #endif // TOOLS_ENABLED

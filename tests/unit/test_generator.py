@@ -262,7 +262,7 @@ def rendered() -> dict[str, str]:
 
 def test_renders_the_module_files(rendered):
     for path in ("register_types.h", "register_types.cpp", "config.py", "SCsub", "mcp/mcp_tools.gen.cpp",
-                 "module_info.gen.h", "mcp/executorch_mcp_server_bind.gen.cpp", "executorch_runtime_bind.gen.cpp",
+                 "mcp/executorch_mcp_server_bind.gen.cpp", "executorch_runtime_bind.gen.cpp",
                  "doc_classes/ExecuTorchRuntime.xml", "doc_classes/ExecuTorchModel.xml"):
         assert path in rendered, path
     assert "doc_classes/ExecuTorchMCPServer.xml" in rendered
@@ -288,7 +288,7 @@ def test_the_module_holds_only_generated_files(rendered):
     """src/ is compiled where it is: no hand-written file is copied, and no generated header declares a class."""
     sources = {p.relative_to(REPO_ROOT / "src").as_posix() for p in (REPO_ROOT / "src").rglob("*") if p.is_file()}
     assert not sources & set(rendered), sorted(sources & set(rendered))
-    assert not [p for p in rendered if p.endswith(".gen.h") and p not in ("module_info.gen.h", "pte/pte_operators.gen.h")]
+    assert not [p for p in rendered if p.endswith(".gen.h") and p != "pte/pte_operators.gen.h"]
     assert "executorch_src" in rendered["config.py"] and "os.walk(src_dir)" in rendered["SCsub"]
 
 
@@ -311,9 +311,10 @@ def test_bindings_follow_the_spec(rendered):
             '&ExecuTorchRuntime::run_inference, DEFVAL("forward"));') in bind
     assert 'ADD_SIGNAL(MethodInfo("model_loaded", PropertyInfo(Variant::STRING, "path")));' in bind
     # A header that drifts from the spec fails to compile with the spec entry and the declaration to write.
+    line = SPEC_PATH.read_text(encoding="utf-8").splitlines().index("      - name: run_inference") + 1
     assert ("static_assert(std::is_same_v<decltype(&ExecuTorchRuntime::run_inference), "
             "Dictionary (ExecuTorchRuntime::*)(const Dictionary &, const String &)>,\n"
-            "\t\t\"module_spec.yaml:218: ExecuTorchRuntime.run_inference in the spec does not match src/executorch_runtime.h; "
+            f"\t\t\"module_spec.yaml:{line}: ExecuTorchRuntime.run_inference in the spec does not match src/executorch_runtime.h; "
             "declare it there as: Dictionary run_inference(const Dictionary &p_inputs, const String &p_method = \\\"forward\\\");\");") in bind
     assert "static_assert(std::is_same_v<decltype(&ExecuTorchRuntime::get_thread_count), int64_t (*)()>," in bind
     assert ("void ExecuTorchRuntime::emit_model_loaded(const String &p_path) {\n"
@@ -321,15 +322,26 @@ def test_bindings_follow_the_spec(rendered):
 
 
 def test_scsub_links_the_spec_libraries(tmp_path):
-    text = BASE.replace("  link_libraries: [executorch]\n", "  link_libraries: [executorch, extra_backend]\n")
+    text = BASE.replace("  link_libraries: [executorch]\n",
+                        "  link_whole_libraries: [executorch, extra_backend]\n  link_libraries: [helpers, executorch_core]\n")
     scsub = {f.relative_path: f.content for f in render_module(parse_spec(text, "spec.yaml"))}["SCsub"]
-    assert '"-lexecutorch",\n        "-lextra_backend",\n        "-Wl,--pop-state",' in scsub
+    assert 'LINK_WHOLE_LIBRARIES = [\n    "executorch",\n    "extra_backend",\n]' in scsub
+    assert 'LINK_LIBRARIES = [\n    "helpers",\n    "executorch_core",\n]' in scsub
+
+
+def test_a_library_is_linked_one_way():
+    text = BASE.replace("  link_libraries: [executorch]\n",
+                        "  link_whole_libraries: [executorch]\n  link_libraries: [helpers, executorch]\n")
+    assert error_of(text) == ("spec.yaml:6: error: 'executorch' is in both 'link_whole_libraries' and 'link_libraries'; "
+                              "a library is linked one way: whole if it registers operators or backends, else in order")
+    twice = BASE.replace("  link_libraries: [executorch]\n", "  link_libraries: [executorch, executorch]\n")
+    assert error_of(twice) == "spec.yaml:5: error: 'executorch' is twice in 'link_libraries'; name each library once"
 
 
 def test_link_library_must_be_a_name():
     text = BASE.replace("  link_libraries: [executorch]\n", "  link_libraries:\n    - executorch\n    - -lfoo\n")
     assert error_of(text) == ("spec.yaml:7: error: each of 'link_libraries' must be a library name such as executorch "
-                              "(for libexecutorch.so), got '-lfoo'")
+                              "(for libexecutorch.a), got '-lfoo'")
 
 
 def test_config_doc_classes_match_registered_exposed_classes(rendered):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tools import build_profiles, godot_build, godot_source
+from tools.executorch_build import ExecuTorchBuild
 
 
 def _fake_godot(tree: Path, patch: int = 3) -> Path:
@@ -142,7 +143,8 @@ def test_pkg_config_shims_are_written_only_where_missing(tmp_path):
 
 def test_godot_arguments(tmp_path):
     resolved = build_profiles.resolve_profile("minimal", DEBIAN_12)
-    args = godot_build.godot_arguments(resolved, "template_debug", tmp_path / "modules", tmp_path / "et", "/c", 2,
+    executorch = ExecuTorchBuild(tmp_path / "et", tmp_path / "src" / "executorch", "tarball 0702a2d9f719 of cff6f4dd32e6", "1.5.0")
+    args = godot_build.godot_arguments(resolved, "template_debug", tmp_path / "modules", executorch, "/c", 2,
                                        {"ccflags": "-O1", "debug_symbols": "yes", "disable_3d": "no"},
                                        ["-include", "zstd_errors.h"])
     assert args[0] == "-j2"
@@ -150,10 +152,11 @@ def test_godot_arguments(tmp_path):
     assert options["custom_modules"] == str(tmp_path / "modules")
     assert options["module_executorch_enabled"] == "yes"
     assert options["executorch_root"] == str(tmp_path / "et")
+    assert options["executorch_version"] == "1.5.0 (tarball 0702a2d9f719 of cff6f4dd32e6, static)"
     assert options["cache_path"] == "/c"
     assert options["ccflags"] == "-include zstd_errors.h -O1"  # detected flags kept, the user's added
     assert options["debug_symbols"] == "yes" and options["disable_3d"] == "no"  # forwarded, and they win
-    assert options["use_static_cpp"] == "no"
+    assert "use_static_cpp" not in options  # Godot's default: libstdc++ linked in, like ExecuTorch
     assert "extra_suffix" not in options
 
 
@@ -162,7 +165,7 @@ def test_each_profile_keeps_its_objects_and_binaries_apart(tmp_path):
     for profile in build_profiles.PROFILES.values():
         for target in profile.targets:
             args = godot_build.godot_arguments(build_profiles.resolve_profile(profile.name, DEBIAN_12), target,
-                                               tmp_path, tmp_path, "", 1, {}, [])
+                                               tmp_path, ExecuTorchBuild(tmp_path, tmp_path, "tree", "1"), "", 1, {}, [])
             suffix = dict(a.split("=", 1) for a in args[1:]).get("extra_suffix", "")
             names[(profile.name, target)] = godot_build.binary_name(target, suffix)
     assert len(set(names.values())) == len(names)
@@ -180,36 +183,26 @@ def test_zstd_probe_picks_the_flag_only_when_needed():
         build_profiles.detected_ccflags(RecordedProbe({}, ()))
 
 
-def test_executorch_root_is_checked(tmp_path):
-    with pytest.raises(godot_build.BuildError, match="has no ExecuTorch C\\+\\+ headers and libraries"):
-        godot_build.executorch_root(str(tmp_path))
-    assert (godot_build.executorch_root() / "lib" / "libexecutorch.so").is_file()
-
-
-def test_deploy_copies_the_spec_libraries_and_names_a_missing_one(tmp_path):
-    godot_dir, et_root, bin_dir = tmp_path / "godot", tmp_path / "et", tmp_path / "bin"
+def test_deploy_copies_the_binary_alone(tmp_path):
+    godot_dir, bin_dir = tmp_path / "godot", tmp_path / "bin"
     (godot_dir / "bin").mkdir(parents=True)
     name = godot_build.binary_name("template_debug")
     (godot_dir / "bin" / name).write_bytes(b"engine")
-    (et_root / "lib").mkdir(parents=True)
-    (et_root / "lib" / "libexecutorch.so").write_bytes(b"runtime")
-    godot_build.deploy(godot_dir, name, et_root, bin_dir, ("executorch",))
-    assert (bin_dir / "libexecutorch.so").read_bytes() == b"runtime"
-    with pytest.raises(build_profiles.BuildError, match="libexecutorch_missing.so is missing: module_spec.yaml's link_libraries"):
-        godot_build.deploy(godot_dir, name, et_root, bin_dir, ("executorch", "executorch_missing"))
+    bin_dir.mkdir()
+    (bin_dir / "libexecutorch.so").write_bytes(b"left by an engine that linked the wheel")
+    godot_build.deploy(godot_dir, name, bin_dir)
+    assert [p.name for p in bin_dir.iterdir()] == [name]
+    with pytest.raises(build_profiles.BuildError, match="Godot's build did not produce"):
+        godot_build.deploy(godot_dir, "godot.missing", bin_dir)
 
 
-def test_templates_install_with_the_libraries_beside_them(tmp_path):
-    et_root = tmp_path / "et"
-    (et_root / "lib").mkdir(parents=True)
-    (et_root / "lib" / "libexecutorch.so").write_bytes(b"runtime")
+def test_templates_install_where_the_editor_looks(tmp_path):
     debug, release = tmp_path / "d", tmp_path / "r"
     debug.write_bytes(b"debug template")
     release.write_bytes(b"release template")
-    installed = godot_build.install_templates({"template_debug": debug, "template_release": release}, et_root,
-                                              ("executorch",), tmp_path / "templates")
+    installed = godot_build.install_templates({"template_debug": debug, "template_release": release}, tmp_path / "templates")
     arch = godot_build.binary_name("editor").rsplit(".", 1)[1]
-    assert sorted(p.name for p in installed.iterdir()) == sorted(["libexecutorch.so", f"linux_debug.{arch}", f"linux_release.{arch}"])
+    assert sorted(p.name for p in installed.iterdir()) == [f"linux_debug.{arch}", f"linux_release.{arch}"]
     assert (installed / f"linux_release.{arch}").read_bytes() == b"release template"
 
 
