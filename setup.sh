@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what godot-executorch needs on a Debian 12/13 machine, idempotently:
-#   1. Debian packages for Godot's build (compiler, system libraries),
+#   1. Debian packages for Godot's and ExecuTorch's builds (compiler, CMake,
+#      Ninja, system libraries), and ExecuTorch's source as the executorch/
+#      git submodule where GitHub is reachable,
 #   2. a Python venv with torch, executorch, SCons, the generator's and the
 #      tests' packages, kept in ~/.cache/godot-executorch (shared by every
 #      clone on the machine) and linked here as .venv,
@@ -26,6 +28,7 @@ done
 
 CACHE="${GODOT_EXECUTORCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/godot-executorch}"
 APT_PACKAGES=(g++ pkg-config xz-utils zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev ca-certificates python3-venv
+    cmake ninja-build git  # ExecuTorch's own build (tools/executorch_build.py) and its source
     libfreetype-dev libpcre2-dev)  # the last two: profile=editor (the export test's headless editor)
 if [[ $FULL == yes ]]; then
     # profile=full: the system copies of what Debian's +ds source drops (tools/build_profiles.py).
@@ -58,6 +61,17 @@ if ((${#missing[@]})); then
     fi
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# ExecuTorch's source: the executorch/ submodule (pinned commit, recursive) where
+# GitHub is reachable. Without it the build takes executorch_source=PATH (a tree or
+# the pinned tarball), or the tree an earlier build unpacked into the cache.
+if [[ -e .git && -z $(ls -A executorch 2>/dev/null) ]]; then
+    echo "setup: fetching ExecuTorch's source (git submodule executorch/, recursive: a few minutes)"
+    if ! git submodule update --init --recursive executorch 2>/dev/null; then
+        echo "setup: note: could not fetch the executorch/ submodule (is GitHub reachable?). Build with" \
+            "executorch_source=PATH instead: README, \"ExecuTorch source\"."
+    fi
 fi
 
 # One venv per requirements.txt content, so a pin change builds a fresh one.
