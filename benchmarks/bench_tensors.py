@@ -9,12 +9,18 @@
 4. loading a ~105 MB .pte: a plain file vs one read from a .pck (both read into memory).
 
     .venv/bin/python benchmarks/bench_tensors.py [--godot bin/godot...]
+    .venv/bin/python benchmarks/bench_tensors.py --baseline OLD_ENGINE [--godot NEW_ENGINE] [--repeats 5]
+
+With --baseline, 1 and 2 run on both engines, alternating (baseline, this, this,
+baseline, ...) in one run, and the table gives each path's fastest batch and
+median per call on each engine with the ratio this / baseline.
 Not a test: nothing is asserted about speed.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,10 +51,46 @@ def python_median(pte: Path, shape: list[int], iterations: int, repeats: int = 3
     return min(medians)
 
 
+ENGINE_PATHS = (("cpp_benchmark", "benchmark() in C++"),) + PATHS
+
+
+def compare_engines(baseline: Path, engine: Path, repeats: int) -> dict:
+    """1 and 2 on two engines, their runs alternating so drift hits both alike."""
+    with tempfile.TemporaryDirectory() as work:
+        project = create_project(Path(work) / "project", (HERE / "bench_execute.gd", HERE / "bench_timing.gd"))
+        print("exporting linear, mlp (XNNPACK) ...", flush=True)
+        export_model("linear", project / "linear.pte")
+        export_model("mlp", project / "mlp.pte", backend="xnnpack")
+        runs: dict[str, dict[str, list[dict]]] = {"baseline": {"linear": [], "mlp": []}, "this": {"linear": [], "mlp": []}}
+        for repeat in range(repeats):
+            order = ("baseline", "this") if repeat % 2 == 0 else ("this", "baseline")
+            for name in order:
+                godot = baseline if name == "baseline" else engine
+                runs[name]["linear"].append(run_bench_script(godot, project, "res://bench_execute.gd", "res://linear.pte", "1", "60", "500"))
+                runs[name]["mlp"].append(run_bench_script(godot, project, "res://bench_execute.gd", "res://mlp.pte", "256", "150", "50"))
+            print(f"  repeat {repeat + 1}/{repeats} done", flush=True)
+    print(f"\nthis = {engine}\nbaseline = {baseline}\n{repeats} alternating runs per engine; per call, microseconds:")
+    for model, title in (("linear", "linear model (y = 2x + 3)"), ("mlp", "MLP 256->1024->1024->10, XNNPACK")):
+        print(f"\n  {title}:")
+        print(f"   {'':44s} {'fastest batch':>26s}   {'median of run medians':>26s}")
+        print(f"   {'':44s} {'baseline':>8s} {'this':>8s} {'ratio':>7s}   {'baseline':>8s} {'this':>8s} {'ratio':>7s}")
+        for key, label in ENGINE_PATHS:
+            fastest = {n: min(r[key]["min_us"] for r in runs[n][model]) for n in runs}
+            median = {n: statistics.median(r[key]["median_us"] for r in runs[n][model]) for n in runs}
+            print(f"   {label:44s} {fastest['baseline']:8.2f} {fastest['this']:8.2f} {fastest['this'] / fastest['baseline']:7.3f}"
+                  f"   {median['baseline']:8.2f} {median['this']:8.2f} {median['this'] / median['baseline']:7.3f}")
+    return runs
+
+
 def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--skip-load", action="store_true", help="skip the 105 MB load benchmark")
+    parser.add_argument("--baseline", type=Path, help="compare --godot with this engine (1 and 2 only)")
+    parser.add_argument("--repeats", type=int, default=5, help="with --baseline: runs per engine")
     args = parser.parse_args()
+    if args.baseline:
+        compare_engines(args.baseline, args.godot, args.repeats)
+        return 0
     with tempfile.TemporaryDirectory() as work:
         project = create_project(Path(work) / "project",
                                  tuple(HERE / s for s in ("bench_execute.gd", "bench_load.gd", "bench_timing.gd")))
