@@ -4,7 +4,6 @@
 
 #include "../executorch_platform.h"
 
-#include "core/string/print_string.h"
 #include "editor/export/editor_export_platform.h"
 
 String ExecuTorchExportPlugin::get_name() const {
@@ -18,7 +17,8 @@ bool ExecuTorchExportPlugin::supports_platform(const Ref<EditorExportPlatform> &
 void ExecuTorchExportPlugin::_export_begin(const HashSet<String> &p_features, bool p_debug, const String &p_path, int p_flags) {
 	const String message = vformat("ExecuTorch %s is linked into the engine: nothing to ship beside %s.",
 			executorch_version_string(), p_path.get_file());
-	print_line(message);
+	// The export's message list: the Export dialog shows it, and a headless
+	// export prints it ("ExecuTorch runtime: ...") when it ends.
 	if (get_export_platform().is_valid()) {
 		get_export_platform()->add_message(EditorExportPlatform::EXPORT_MESSAGE_INFO, get_name(), message);
 	}
