@@ -126,11 +126,15 @@ PRIM_OPERATORS = (
 
 
 def _executorch_root() -> Path:
-    """The installed executorch package directory, found without importing it (that takes seconds)."""
+    """The installed executorch package directory, found without importing it (that takes seconds).
+    `executorch` is a namespace package, so the repository's executorch/ (the C++
+    source submodule, or its empty folder) is one of its locations when Python
+    runs from the repository: the installed one is the one with version.py."""
     spec = importlib.util.find_spec("executorch")
-    if spec is None or not spec.submodule_search_locations:
+    installed = [Path(p) for p in (spec.submodule_search_locations or []) if (Path(p) / "version.py").is_file()] if spec else []
+    if not installed:
         raise RuntimeError("the executorch package is not installed in this Python environment")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return installed[0]
 
 
 def library_paths() -> list[Path]:

@@ -26,8 +26,26 @@ executorch (which takes seconds); executorch is imported on first use.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import warnings
+from pathlib import Path
+
+
+def _use_the_installed_executorch_only() -> None:
+    """`executorch` is a namespace package, and when Python runs from the
+    repository (python -m, pytest) the repository's executorch/ folder — the
+    C++ source submodule, or its empty folder in a clone without it — is one of
+    its locations, ahead of the installed package: a populated submodule's
+    uncompiled exir/ would shadow the installed one. Keep the installed folder
+    (the one with version.py) only, before any executorch submodule loads."""
+    executorch = importlib.import_module("executorch")
+    installed = [p for p in executorch.__path__ if (Path(p) / "version.py").is_file()]
+    if installed:
+        executorch.__path__ = installed
+
+
+_use_the_installed_executorch_only()
 
 # Dependency noise that says nothing about the export, silenced here, before
 # torch and executorch load, for the CLI and every importer alike: torchao logs a warning for each CUDA kernel library it cannot

@@ -910,6 +910,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import model_tools  # noqa: F401  (first: keeps `executorch` to the installed package, not the repository's executorch/)
     models = [name.strip() for name in args.models.split(",") if name.strip()]
     kinds = [kind.strip() for kind in args.kinds.split(",") if kind.strip()]
     unknown = [kind for kind in kinds if kind not in KINDS]
