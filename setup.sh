@@ -12,17 +12,22 @@
 #   ./setup.sh             what the tests, the demo and profile=minimal/editor need
 #   ./setup.sh --full      also the libraries of profile=full (GUI editor, export templates)
 #   ./setup.sh --gui-check also Xvfb, Mesa's software renderers and ImageMagick (tools/gui_check.py)
+#   ./setup.sh --arm64     also the aarch64 cross compiler, qemu-user and the arm64 copies of the
+#                          libraries the engine links (Debian multiarch), for `scons arch=arm64`;
+#                          with --full, those of profile=full too
 set -euo pipefail
 cd "$(dirname "$0")"
 
 FULL=no
 GUI_CHECK=no
+ARM64=no
 for argument in "$@"; do
     case "$argument" in
         --full) FULL=yes ;;
         --gui-check) GUI_CHECK=yes ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "setup: unknown option '$argument' (use --full, --gui-check or --help)" >&2; exit 2 ;;
+        --arm64) ARM64=yes ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "setup: unknown option '$argument' (use --full, --gui-check, --arm64 or --help)" >&2; exit 2 ;;
     esac
 done
 
@@ -46,6 +51,30 @@ if [[ $GUI_CHECK == yes ]]; then
     APT_PACKAGES+=(xvfb xauth mesa-vulkan-drivers libvulkan1 libgl1-mesa-dri libglx-mesa0 libegl1 imagemagick)
 fi
 SUDO=
+if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null; then SUDO=sudo; fi
+if [[ $ARM64 == yes ]]; then
+    # The cross compiler and the emulator run here; the libraries are arm64
+    # copies beside the host's (multiarch), found through the arm64 pkg-config
+    # folder (tools/toolchains.py). The full profile's tool (wayland-scanner) runs here.
+    APT_PACKAGES+=(g++-aarch64-linux-gnu qemu-user)
+    ARM64_LIBRARIES=(zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev)
+    if [[ $FULL == yes ]]; then
+        for package in "${APT_PACKAGES[@]}"; do
+            if [[ $package == lib*-dev && ! " ${ARM64_LIBRARIES[*]} " =~ " $package " ]]; then
+                ARM64_LIBRARIES+=("$package")
+            fi
+        done
+    fi
+    for package in "${ARM64_LIBRARIES[@]}"; do APT_PACKAGES+=("$package:arm64"); done
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        echo "setup: adding the arm64 architecture to dpkg (multiarch: arm64 libraries beside the host's)"
+        if [[ $(id -u) -ne 0 && -z $SUDO ]]; then
+            echo "setup: error: not root and no sudo; run as root: dpkg --add-architecture arm64" >&2
+            exit 1
+        fi
+        $SUDO dpkg --add-architecture arm64
+    fi
+fi
 
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -53,14 +82,26 @@ for package in "${APT_PACKAGES[@]}"; do
 done
 if ((${#missing[@]})); then
     echo "setup: installing Debian packages: ${missing[*]}"
-    if [[ $(id -u) -ne 0 ]]; then
-        if command -v sudo >/dev/null; then SUDO=sudo; else
-            echo "setup: error: not root and no sudo; run as root: apt-get install -y ${missing[*]}" >&2
-            exit 1
-        fi
+    if [[ $(id -u) -ne 0 && -z $SUDO ]]; then
+        echo "setup: error: not root and no sudo; run as root: apt-get install -y ${missing[*]}" >&2
+        exit 1
     fi
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# Cross builds of ExecuTorch need CMake >= 3.26 ($<BUILD_LOCAL_INTERFACE:...> in its
+# optimized kernels' arm64 part); Debian 12 has 3.25. PyPI's cmake, in its own venv.
+if [[ $ARM64 == yes ]]; then
+    CROSS_CMAKE="$CACHE/cmake-3.31.10"
+    if [[ ! -x "$CROSS_CMAKE/bin/cmake" ]]; then
+        echo "setup: installing CMake 3.31.10 (PyPI) into $CROSS_CMAKE for cross builds"
+        rm -rf "$CROSS_CMAKE"
+        mkdir -p "$CACHE"
+        "${PYTHON:-python3}" -m venv "$CROSS_CMAKE"
+        "$CROSS_CMAKE/bin/python" -m pip install -q --disable-pip-version-check cmake==3.31.10 2>&1 \
+            | { grep -v "^WARNING: Location '" || true; }
+    fi
 fi
 
 # ExecuTorch's source: the executorch/ submodule (pinned commit, recursive) where

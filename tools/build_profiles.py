@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from tools.toolchains import ARCHITECTURES, Toolchain, host_arch
+
 
 class BuildError(Exception):
     """The build cannot go on; the message names the problem and the fix."""
@@ -36,10 +38,13 @@ class BuildError(Exception):
 
 
 class SystemProbe:
-    """Answers questions about the build machine (configure-style probes)."""
+    """Answers questions about the build machine (configure-style probes), for
+    the target architecture of `toolchain` (default: this machine's)."""
 
-    def __init__(self, pkg_config_path: str = "") -> None:
+    def __init__(self, pkg_config_path: str = "", toolchain: Toolchain | None = None) -> None:
         self.pkg_config_path = pkg_config_path  # prepended to PKG_CONFIG_PATH, for our .pc shims
+        # Godot's own default compiler when building for this machine.
+        self.toolchain = toolchain or Toolchain(host_arch(), ARCHITECTURES.get(host_arch(), host_arch()), False, "gcc", "g++")
 
     def has_tool(self, name: str) -> bool:
         return shutil.which(name) is not None
@@ -49,7 +54,7 @@ class SystemProbe:
         with tempfile.TemporaryDirectory() as work:
             path = Path(work) / "probe.cpp"
             path.write_text(source, encoding="utf-8")
-            result = subprocess.run(["g++", "-fsyntax-only", *extra, str(path)], capture_output=True, text=True)
+            result = subprocess.run([self.toolchain.cxx, "-fsyntax-only", *extra, str(path)], capture_output=True, text=True)
             return result.returncode == 0
 
     def pkg_config(self, name: str, min_version: str = "") -> bool:
@@ -60,7 +65,14 @@ class SystemProbe:
         environment = dict(os.environ)
         if self.pkg_config_path:
             environment["PKG_CONFIG_PATH"] = os.pathsep.join(p for p in (self.pkg_config_path, os.environ.get("PKG_CONFIG_PATH", "")) if p)
+        if self.toolchain.pkg_config_libdir():
+            environment["PKG_CONFIG_LIBDIR"] = self.toolchain.pkg_config_libdir()  # the target's .pc files only
         return subprocess.run(["pkg-config", *check, name], env=environment, capture_output=True).returncode == 0
+
+    def has_debian_package(self, package: str) -> bool:
+        """Whether dpkg has `package` (e.g. zlib1g-dev:arm64) installed."""
+        result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", package], capture_output=True, text=True)
+        return result.returncode == 0 and "install ok installed" in result.stdout
 
     def distribution(self) -> str:
         """'Debian GNU/Linux 12 (bookworm)', for messages only."""
@@ -83,16 +95,32 @@ class Requirement:
     tool: str = ""  # else a program on PATH
 
     def satisfied(self, probe: SystemProbe) -> bool:
+        if self.tool == COMPILER:
+            return probe.has_tool(probe.toolchain.cxx)
         if self.tool:
             return probe.has_tool(self.tool)
+        if probe.toolchain.cross and not probe.has_debian_package(self.package(probe.toolchain)):
+            # The headers in /usr/include are the host package's too; only dpkg
+            # knows whether the target's library is there.
+            return False
         if self.pkg_config:
             return all(probe.pkg_config(name) for name in self.pkg_config.split())
         return probe.compiles(f"#include <{self.header}>\n")
 
 
+    def package(self, toolchain: Toolchain) -> str:
+        """The Debian package to install: the toolchain's compiler, a tool of this
+        machine, or a library of the target's architecture (zlib1g-dev:arm64)."""
+        if self.tool == COMPILER:
+            return toolchain.compiler_package
+        return self.debian_package if self.tool else toolchain.debian_package(self.debian_package)
+
+
+COMPILER = "g++"  # Requirement.tool of the C++ compiler: the toolchain's (g++, aarch64-linux-gnu-g++)
+
 # Every profile: the compiler, and the system copies of what the +ds tarball drops.
 BASE_REQUIREMENTS = (
-    Requirement("g++", tool="g++"),
+    Requirement("g++", tool=COMPILER),
     Requirement("pkg-config", tool="pkg-config"),
     Requirement("zlib1g-dev", header="zlib.h"),
     Requirement("libzstd-dev", header="zstd.h"),
@@ -338,13 +366,15 @@ def resolve_profile(name: str, probe: SystemProbe) -> ResolvedProfile:
 
 def check_system(profile: Profile, probe: SystemProbe) -> None:
     """Fails with the apt-get command to run when a tool or -dev package is missing."""
-    tools_missing = [r.debian_package for r in profile.requirements if r.tool in ("g++", "pkg-config") and not r.satisfied(probe)]
+    toolchain = probe.toolchain
+    tools_missing = [r.package(toolchain) for r in profile.requirements if r.tool in (COMPILER, "pkg-config") and not r.satisfied(probe)]
     if tools_missing:  # without them nothing else can be asked
         missing = tools_missing
     else:
-        missing = [r.debian_package for r in profile.requirements if not r.satisfied(probe)]
+        missing = [r.package(toolchain) for r in profile.requirements if not r.satisfied(probe)]
     if missing:
-        setup = "./setup.sh --full" if profile.name == "full" else "./setup.sh"
+        options = (["--full"] if profile.name == "full" else []) + ([toolchain.setup_option] if toolchain.setup_option else [])
+        setup = " ".join(["./setup.sh", *options])
         raise BuildError(
             f"missing system packages for profile={profile.name}: " + " ".join(missing)
             + f"\n  install them with: sudo apt-get install -y {' '.join(missing)}   (or run {setup})"

@@ -26,7 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import toolchains
 from tools.build_profiles import BuildError
+from tools.toolchains import Toolchain
 from tools.executorch_source import MARKER as SOURCE_MARKER
 
 # What the engine needs from ExecuTorch: the runtime, every CPU kernel library
@@ -70,6 +72,7 @@ class ExecuTorchBuild:
     source: Path
     source_identity: str  # "git cff6f4dd32e6..." / "tarball 0702a2d9..." / "tree /path"
     version: str  # version.txt, e.g. "1.5.0"
+    arch: str = toolchains.host_arch()  # Godot's name of the architecture it was built for
 
     @property
     def include_dir(self) -> Path:
@@ -108,17 +111,28 @@ def _tool(name: str, package: str) -> str:
     return found
 
 
-def compilers(environ: dict[str, str] | None = None) -> tuple[str, str]:
-    environ = dict(os.environ if environ is None else environ)
-    return environ.get("CC", "cc"), environ.get("CXX", "c++")
+CROSS_CMAKE_FOLDER = "cmake-3.31.10"
+"""PyPI's CMake in the cache (./setup.sh --arm64): cross builds need >= 3.26
+($<BUILD_LOCAL_INTERFACE:...> in the optimized kernels' arm64 part); Debian 12 has 3.25."""
 
 
-def toolchain_identity(c_compiler: str, cxx_compiler: str) -> str:
+def cmake_for(toolchain: Toolchain, cache: Path) -> str:
+    """The cmake that builds for `toolchain`: the system's natively, PyPI's for a cross build."""
+    if not toolchain.cross:
+        return _tool("cmake", "cmake")
+    cross = cache / CROSS_CMAKE_FOLDER / "bin" / "cmake"
+    if not cross.is_file():
+        raise BuildError(f"building ExecuTorch for {toolchain.arch} needs CMake >= 3.26 at {cross}; "
+                         f"run ./setup.sh {toolchain.setup_option} (it installs it, with the cross compiler)")
+    return str(cross)
+
+
+def toolchain_identity(c_compiler: str, cxx_compiler: str, cmake: str = "cmake") -> str:
     """The compilers and CMake that make the build, as text that changes when any of them does."""
     return "\n".join(
         [f"CC {shutil.which(c_compiler) or c_compiler}: {_first_line([c_compiler, '--version'])}",
          f"CXX {shutil.which(cxx_compiler) or cxx_compiler}: {_first_line([cxx_compiler, '--version'])}",
-         _first_line(["cmake", "--version"]), f"ninja {_first_line(['ninja', '--version'])}"]
+         _first_line([cmake, "--version"]), f"ninja {_first_line(['ninja', '--version'])}"]
     )
 
 
@@ -148,20 +162,19 @@ def read_version(tree: Path) -> str:
     return version_file.read_text(encoding="utf-8").strip() if version_file.is_file() else "unknown"
 
 
-def cmake_arguments(source: Path, build_dir: Path, prefix: Path, python: str, c_compiler: str, cxx_compiler: str,
-                    options: dict[str, str] | None = None) -> list[str]:
+def cmake_arguments(source: Path, build_dir: Path, prefix: Path, python: str, toolchain: Toolchain,
+                    options: dict[str, str] | None = None, cmake: str = "cmake") -> list[str]:
     definitions = {
         **(CMAKE_OPTIONS if options is None else options),
         "CMAKE_INSTALL_PREFIX": str(prefix),
-        "CMAKE_C_COMPILER": c_compiler,
-        "CMAKE_CXX_COMPILER": cxx_compiler,
+        **toolchain.cmake_definitions(),
         # Kernel registration code is generated at build time by Python scripts
         # that import torchgen: the venv's Python has it.
         "PYTHON_EXECUTABLE": python,
         # XNNPACK would download KleidiAI (its arm64 kernels) without this.
         "KLEIDIAI_SOURCE_DIR": str(source / "third-party" / "kleidiai"),
     }
-    return ["cmake", "-S", str(source), "-B", str(build_dir), "-G", "Ninja",
+    return [cmake, "-S", str(source), "-B", str(build_dir), "-G", "Ninja",
             *(f"-D{key}={value}" for key, value in definitions.items())]
 
 
@@ -203,17 +216,22 @@ def run_ninja_with_progress(build_dir: Path, jobs: int, report_every: float = 30
     return done
 
 
-def build_executorch(source: Path, cache: Path, python: str, jobs: int, environ: dict[str, str] | None = None) -> ExecuTorchBuild:
-    """Configures (once), builds and installs ExecuTorch from `source`; returns
-    where the headers and archives are. The caller holds the build lock."""
-    _tool("cmake", "cmake")
+def build_executorch(source: Path, cache: Path, python: str, jobs: int, toolchain: Toolchain | None = None) -> ExecuTorchBuild:
+    """Configures (once), builds and installs ExecuTorch from `source` for
+    `toolchain`'s architecture (default: this machine's); returns where the
+    headers and archives are. The caller holds the build lock."""
+    toolchain = toolchain or toolchains.toolchain(toolchains.host_arch(), environ=dict(os.environ))
+    cmake = cmake_for(toolchain, cache)
     _tool("ninja", "ninja-build")
-    c_compiler, cxx_compiler = compilers(environ)
+    if toolchain.cross:
+        _tool(toolchain.cxx, toolchain.compiler_package)
     identity = source_identity(source)
-    key = build_key(identity, toolchain_identity(c_compiler, cxx_compiler), CMAKE_OPTIONS)
+    # The target system joins the key only when cross-compiling, so a native build's key stays put.
+    cross = {k: v for k, v in toolchain.cmake_definitions().items() if k.startswith("CMAKE_SYSTEM")}
+    key = build_key(identity, toolchain_identity(toolchain.cc, toolchain.cxx, cmake), {**CMAKE_OPTIONS, **cross})
     home = cache / f"executorch-build-{key}"
     build_dir, prefix = home / "build", home / "install"
-    result = ExecuTorchBuild(prefix, source, identity, read_version(source))
+    result = ExecuTorchBuild(prefix, source, identity, read_version(source), toolchain.arch)
     stamp = home / STAMP
     # A pinned tarball never changes: a finished build of it is final. A tree
     # may be edited, so Ninja is asked each time (a second when nothing changed).
@@ -230,10 +248,10 @@ def build_executorch(source: Path, cache: Path, python: str, jobs: int, environ:
     if not cache_file.is_file():
         print(f"Configuring ExecuTorch {result.version} ({identity}) in {build_dir}", flush=True)
         build_dir.mkdir(parents=True, exist_ok=True)
-        _run_quiet(cmake_arguments(source, build_dir, prefix, python, c_compiler, cxx_compiler), "CMake configure")
-    print(f"Building ExecuTorch {result.version} from {source} (static, Release, -j{jobs})", flush=True)
+        _run_quiet(cmake_arguments(source, build_dir, prefix, python, toolchain, cmake=cmake), "CMake configure")
+    print(f"Building ExecuTorch {result.version} from {source} for {toolchain.arch} (static, Release, -j{jobs})", flush=True)
     steps = run_ninja_with_progress(build_dir, jobs)
-    _run_quiet(["cmake", "--install", str(build_dir), "--prefix", str(prefix)], "install")
+    _run_quiet([cmake, "--install", str(build_dir), "--prefix", str(prefix)], "install")
     if not (prefix / "lib" / "libexecutorch.a").is_file():
         raise BuildError(f"ExecuTorch's build finished but {prefix / 'lib' / 'libexecutorch.a'} is missing")
     stamp.write_text(identity, encoding="utf-8")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -22,17 +21,21 @@ from typing import Iterator
 
 from tools.build_profiles import BuildError, ResolvedProfile
 from tools.executorch_build import ExecuTorchBuild
+from tools.toolchains import Toolchain, host_arch
 
 GODOT_TEMPLATE_VERSION = "4.6.3.stable"  # Godot's GODOT_VERSION_FULL_CONFIG: the export templates' folder
 
 
 def godot_arguments(resolved: ResolvedProfile, target: str, module_parent: Path, executorch: ExecuTorchBuild,
-                    cache_path: str, jobs: int, forwarded: dict[str, str], ccflags: list[str]) -> list[str]:
+                    cache_path: str, jobs: int, forwarded: dict[str, str], ccflags: list[str],
+                    toolchain: Toolchain | None = None) -> list[str]:
     """The command-line arguments for Godot's SCons (`executorch`: the static
-    build to link, tools/executorch_build.py; `ccflags`: detected_ccflags())."""
+    build to link, tools/executorch_build.py, made with the same `toolchain`;
+    `ccflags`: detected_ccflags())."""
     options = {
         "platform": "linuxbsd",
         "target": target,
+        **(toolchain.godot_options() if toolchain else {}),
         **resolved.options,
         "scu_build": "yes",
         "builtin_zlib": "no", "builtin_zstd": "no", "builtin_libpng": "no", "builtin_mbedtls": "no",
@@ -49,6 +52,8 @@ def godot_arguments(resolved: ResolvedProfile, target: str, module_parent: Path,
         # Objects and binary of each profile apart: the same target in two
         # profiles compiles with different flags.
         options["extra_suffix"] = suffix
+    if toolchain is not None and toolchain.pkg_config_libdir():
+        options["import_env_vars"] = "PKG_CONFIG_LIBDIR"  # Godot's pkg-config calls see the target's .pc files
     if cache_path:
         options["cache_path"] = cache_path
     forwarded = dict(forwarded)
@@ -83,13 +88,12 @@ def mirror_module(module_dir: Path, build_parent: Path) -> Path:
     return build_parent
 
 
-def binary_name(target: str, suffix: str = "") -> str:
-    """Godot's name for a binary: godot.linuxbsd.<target>.<arch>[.<suffix>]."""
-    machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(platform.machine().lower(), platform.machine())
-    return f"godot.linuxbsd.{target}.{machine}" + (f".{suffix}" if suffix else "")
+def binary_name(target: str, suffix: str = "", arch: str = "") -> str:
+    """Godot's name for a binary: godot.linuxbsd.<target>.<arch>[.<suffix>] (arch: this machine's by default)."""
+    return f"godot.linuxbsd.{target}.{arch or host_arch()}" + (f".{suffix}" if suffix else "")
 
 
-def run_godot_scons(godot_dir: Path, arguments: list[str], pkg_config_path: str = "") -> None:
+def run_godot_scons(godot_dir: Path, arguments: list[str], pkg_config_path: str = "", toolchain: Toolchain | None = None) -> None:
     command = [sys.executable, "-m", "SCons", *arguments]
     environment = dict(os.environ)
     # Godot adds -fdiagnostics-color or -fno-diagnostics-color to every compile
@@ -100,6 +104,9 @@ def run_godot_scons(godot_dir: Path, arguments: list[str], pkg_config_path: str 
     environment["NO_COLOR"] = "1"
     if pkg_config_path:  # Godot's SCons passes PKG_CONFIG_PATH on to pkg-config
         environment["PKG_CONFIG_PATH"] = os.pathsep.join(p for p in (pkg_config_path, os.environ.get("PKG_CONFIG_PATH", "")) if p)
+    if toolchain is not None and toolchain.pkg_config_libdir():
+        # The target's .pc files only (godot_arguments passes it on: import_env_vars).
+        environment["PKG_CONFIG_LIBDIR"] = toolchain.pkg_config_libdir()
     print(f"Building Godot in {godot_dir}:\n  scons {' '.join(arguments)}", flush=True)
     started = time.monotonic()
     result = subprocess.run(command, cwd=godot_dir, env=environment)
@@ -147,13 +154,13 @@ def export_templates_dir() -> Path:
     return Path(data) / "godot" / "export_templates" / GODOT_TEMPLATE_VERSION
 
 
-def install_templates(templates: dict[str, Path], destination: Path | None = None) -> Path:
+def install_templates(templates: dict[str, Path], destination: Path | None = None, arch: str = "") -> Path:
     """Installs built templates ({"template_debug": path, ...}) as Godot's
-    linux_{debug,release}.<arch>, where the editor's Export dialog finds them
-    without configuration."""
+    linux_{debug,release}.<arch> (default: this machine's), where the editor's
+    Export dialog finds them without configuration."""
     destination = destination or export_templates_dir()
     destination.mkdir(parents=True, exist_ok=True)
-    arch = binary_name("editor").rsplit(".", 1)[1]
+    arch = arch or host_arch()
     installed = []
     for target, built in sorted(templates.items()):
         name = f"linux_{target.removeprefix('template_')}.{arch}"

@@ -19,6 +19,7 @@ import pytest
 from model_tools import export_model
 from tests.integration.conftest import REPO_ROOT
 from tools.godot_build import binary_name
+from tools.toolchains import host_arch
 
 GAME = REPO_ROOT / "tests" / "export_game"
 PRESETS = """[preset.0]
@@ -38,7 +39,7 @@ export_path=""
 custom_template/debug=""
 custom_template/release="{template}"
 binary_format/embed_pck=false
-binary_format/architecture="x86_64"
+binary_format/architecture="{arch}"
 """
 
 
@@ -71,10 +72,11 @@ def _editor_environment(home: Path) -> dict[str, str]:
     return environment
 
 
-def _game_project(directory: Path, template: Path) -> Path:
+def _game_project(directory: Path, template: Path, arch: str = "") -> Path:
+    """tests/export_game/ with its model, and a Linux preset for `arch` (default: this machine's)."""
     shutil.copytree(GAME, directory)
     export_model("linear", directory / "models" / "linear.pte")
-    (directory / "export_presets.cfg").write_text(PRESETS.format(template=template), encoding="utf-8")
+    (directory / "export_presets.cfg").write_text(PRESETS.format(template=template, arch=arch or host_arch()), encoding="utf-8")
     return directory
 
 

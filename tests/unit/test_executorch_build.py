@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import executorch_build
+from tools import executorch_build, toolchains
 from tools.build_profiles import BuildError
 from tools.executorch_build import CMAKE_OPTIONS, ExecuTorchBuild, build_key, cmake_arguments, source_identity
 from tools.executorch_source import MARKER
@@ -18,7 +18,7 @@ from tools.executorch_source import MARKER
 
 def test_cmake_keeps_what_release_would_compile_out(tmp_path):
     arguments = cmake_arguments(tmp_path / "executorch", tmp_path / "build", tmp_path / "install", "/venv/bin/python",
-                                "cc", "c++")
+                                toolchains.toolchain("x86_64", "x86_64"))
     for required in ("-DEXECUTORCH_ENABLE_PROGRAM_VERIFICATION=ON", "-DEXECUTORCH_ENABLE_LOGGING=ON",
                      "-DEXECUTORCH_BUILD_EXECUTOR_RUNNER=OFF", "-DBUILD_SHARED_LIBS=OFF", "-DCMAKE_BUILD_TYPE=Release",
                      "-DEXECUTORCH_BUILD_XNNPACK=ON", "-DEXECUTORCH_BUILD_KERNELS_OPTIMIZED=ON",
@@ -27,6 +27,19 @@ def test_cmake_keeps_what_release_would_compile_out(tmp_path):
                      f"-DCMAKE_INSTALL_PREFIX={tmp_path / 'install'}"):
         assert required in arguments, required
     assert arguments[:7] == ["cmake", "-S", str(tmp_path / "executorch"), "-B", str(tmp_path / "build"), "-G", "Ninja"]
+    assert "-DCMAKE_CXX_COMPILER=c++" in arguments and not any("CMAKE_SYSTEM_NAME" in a for a in arguments)
+
+
+def test_a_cross_build_names_the_target_system_and_its_cmake(tmp_path):
+    arm64 = toolchains.toolchain("arm64", "x86_64")
+    arguments = cmake_arguments(tmp_path / "executorch", tmp_path / "build", tmp_path / "install", "/venv/bin/python",
+                                arm64, cmake="/cache/cmake-3.31.10/bin/cmake")
+    assert arguments[0] == "/cache/cmake-3.31.10/bin/cmake"
+    for required in ("-DCMAKE_SYSTEM_NAME=Linux", "-DCMAKE_SYSTEM_PROCESSOR=aarch64",
+                     "-DCMAKE_C_COMPILER=aarch64-linux-gnu-gcc", "-DCMAKE_CXX_COMPILER=aarch64-linux-gnu-g++"):
+        assert required in arguments, required
+    with pytest.raises(BuildError, match=r"needs CMake >= 3.26 at .*cmake-3.31.10/bin/cmake; run ./setup.sh --arm64"):
+        executorch_build.cmake_for(arm64, tmp_path)
 
 
 def test_the_key_follows_source_toolchain_and_options():
