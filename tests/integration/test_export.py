@@ -86,13 +86,13 @@ def _export(editor: Path, project: Path, output: Path, home: Path) -> subprocess
                 env=_editor_environment(home))
 
 
-@pytest.fixture(scope="module")
-def exported_game(editor: Path, template: Path, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
-    work = tmp_path_factory.mktemp("export")
-    project = _game_project(work / "project", template)
-    export = _export(editor, project, work / "out" / "linear_game.x86_64", work / "home")
+def export_and_move(editor: Path, template: Path, work: Path, arch: str = "") -> tuple[Path, subprocess.CompletedProcess]:
+    """Exports tests/export_game/ as linear_game.<arch> with `template`, then moves
+    the exported folder elsewhere, away from the project, the build tree and the venv."""
+    arch = arch or host_arch()
+    project = _game_project(work / "project", template, arch)
+    export = _export(editor, project, work / "out" / f"linear_game.{arch}", work / "home")
     assert export.returncode == 0, f"export failed (exit {export.returncode}):\n{export.stdout[-4000:]}\n{export.stderr[-4000:]}"
-    # Elsewhere, away from the project, the build tree and the venv.
     moved = work / "elsewhere" / "Linear Game"
     moved.parent.mkdir()
     shutil.move(work / "out", moved)
@@ -100,18 +100,23 @@ def exported_game(editor: Path, template: Path, tmp_path_factory) -> tuple[Path,
     return moved, export
 
 
+@pytest.fixture(scope="module")
+def exported_game(editor: Path, template: Path, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    return export_and_move(editor, template, tmp_path_factory.mktemp("export"))
+
+
 def test_exported_folder_holds_only_the_game_and_its_pack(exported_game):
     folder, export = exported_game
-    assert sorted(p.name for p in folder.iterdir()) == ["linear_game.pck", "linear_game.x86_64"]
+    assert sorted(p.name for p in folder.iterdir()) == ["linear_game.pck", f"linear_game.{host_arch()}"]
     pack = (folder / "linear_game.pck").read_bytes()
     assert b"models/linear.pte" in pack, "the .pte is not in the .pck"
     # The module's export plugin says why nothing ships beside the game.
-    assert "is linked into the engine: nothing to ship beside linear_game.x86_64." in export.stdout, export.stdout[-3000:]
+    assert f"is linked into the engine: nothing to ship beside linear_game.{host_arch()}." in export.stdout, export.stdout[-3000:]
 
 
 def test_exported_game_runs_elsewhere_and_predicts(exported_game):
     folder, _ = exported_game
-    run = _run([folder / "linear_game.x86_64", "--headless"], timeout=120, cwd=folder.parent)
+    run = _run([folder / f"linear_game.{host_arch()}", "--headless"], timeout=120, cwd=folder.parent)
     assert "GAME FINISHED" in run.stdout, f"exit {run.returncode}\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert run.returncode == 0
     for line in ("load_model_from_file: 0.0 -> 3.0", "load_model_from_file: 1.0 -> 5.0", "load_model_from_file: 2.5 -> 8.0",
@@ -122,7 +127,7 @@ def test_exported_game_runs_elsewhere_and_predicts(exported_game):
 
 def test_ldd_shows_no_executorch_library(exported_game):
     folder, _ = exported_game
-    ldd = _run(["ldd", folder / "linear_game.x86_64"]).stdout
+    ldd = _run(["ldd", folder / f"linear_game.{host_arch()}"]).stdout
     assert "=>" in ldd, ldd  # a dynamic executable: ldd listed its libraries
     assert not re.search(r"executorch|xnnpack|pthreadpool|cpuinfo", ldd, re.I), ldd
     assert "not found" not in ldd, ldd

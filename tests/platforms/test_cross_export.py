@@ -11,13 +11,12 @@ for this machine only."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_export import _export, _game_project
+from tests.integration.test_export import export_and_move
 from tools.toolchains import host_arch, toolchain
 
 ARCH = os.environ.get("GODOT_EXECUTORCH_CROSS_ARCH", "")
@@ -36,15 +35,7 @@ def exported_game(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     for path in (TEMPLATE, EDITOR):
         if not Path(path).is_file():
             pytest.fail(f"no {path}; build it with `scons platform=linuxbsd arch={ARCH} test`")
-    work = tmp_path_factory.mktemp(f"export-{ARCH}")
-    project = _game_project(work / "project", Path(TEMPLATE), ARCH)
-    export = _export(Path(EDITOR), project, work / "out" / f"linear_game.{ARCH}", work / "home")
-    assert export.returncode == 0, f"export failed (exit {export.returncode}):\n{export.stdout[-4000:]}\n{export.stderr[-4000:]}"
-    moved = work / "elsewhere" / "Linear Game"
-    moved.parent.mkdir()
-    shutil.move(work / "out", moved)
-    shutil.rmtree(project)
-    return moved, export
+    return export_and_move(Path(EDITOR), Path(TEMPLATE), tmp_path_factory.mktemp(f"export-{ARCH}"), ARCH)
 
 
 def test_the_exported_folder_is_the_game_for_the_target(exported_game):
