@@ -16,7 +16,7 @@ from typing import Any
 
 from generator.errors import SpecError
 from generator.located_yaml import LocatedDict, LocatedList, load_located
-from generator.types import BUILTIN_TYPES, SUPPORTED_BASES, GodotType, enum_type, object_type, supported_type_names
+from generator.types import BUILTIN_TYPES, ENGINE_CLASSES, SUPPORTED_BASES, GodotType, enum_type, object_type, supported_type_names
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -318,7 +318,7 @@ class _Parser:
     def type_named(self, name: Any, location: Location, what: str, allow_void: bool) -> GodotType:
         if not isinstance(name, str):
             raise location.error(f"type of {what} must be a string naming a type, got {_kind(name)}")
-        if name in self.class_names:
+        if name in self.class_names or name in ENGINE_CLASSES:
             return object_type(name)
         if name in self.enums:
             return self.enums[name]
@@ -326,7 +326,7 @@ class _Parser:
         if godot_type is None or (godot_type.is_void and not allow_void):
             choices = supported_type_names(include_void=allow_void)
             raise location.error(
-                f"unsupported type '{name}' for {what}; use one of: {choices}, a class declared in this spec, "
+                f"unsupported type '{name}' for {what}; use one of: {choices}, {', '.join(ENGINE_CLASSES)}, a class declared in this spec, "
                 "or one of its enums as ClassName.EnumName"
             )
         return godot_type

@@ -77,8 +77,13 @@ BUILTIN_TYPES: dict[str, GodotType] = {
 SUPPORTED_BASES = ("Object", "RefCounted", "Resource")
 
 
+# Engine classes that arguments and return values may be (passed as Ref<T>);
+# the hand-written header includes the class's header.
+ENGINE_CLASSES = ("Image",)
+
+
 def object_type(class_name: str) -> GodotType:
-    """The type of an argument or return value that is one of the spec's classes."""
+    """The type of an argument or return value that is one of the spec's classes or an ENGINE_CLASSES one."""
     return GodotType(
         class_name,
         f"const Ref<{class_name}> &",

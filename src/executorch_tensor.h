@@ -4,6 +4,7 @@
 
 #pragma once
 
+#include "core/io/image.h"
 #include "core/object/ref_counted.h"
 
 class ExecuTorchTensor : public RefCounted {
@@ -25,6 +26,11 @@ public:
 		DTYPE_UINT8 = 8,
 		DTYPE_BOOL = 9,
 	};
+	// Where an image's channels go in the shape: [1, C, H, W] or [1, H, W, C].
+	enum Layout : int64_t {
+		LAYOUT_NCHW = 0,
+		LAYOUT_NHWC = 1,
+	};
 
 private:
 	PackedInt64Array shape;
@@ -42,6 +48,12 @@ public:
 	String get_dtype_name() const;
 	Variant get_data() const;
 	int64_t numel() const;
+	// Images in and out, natively (executorch_tensor_image.cpp).
+	static Ref<ExecuTorchTensor> from_image(const Ref<Image> &p_image, int64_t p_channels = 3, Layout p_layout = LAYOUT_NCHW,
+			DType p_dtype = DTYPE_FLOAT32, const PackedFloat32Array &p_mean = PackedFloat32Array(),
+			const PackedFloat32Array &p_std = PackedFloat32Array());
+	Ref<Image> to_image(Layout p_layout = LAYOUT_NCHW, const PackedFloat32Array &p_mean = PackedFloat32Array(),
+			const PackedFloat32Array &p_std = PackedFloat32Array()) const;
 
 	// What the module knows of a dtype, from one table (executorch_tensor.cpp).
 	struct DTypeFacts {
@@ -75,6 +87,7 @@ public:
 };
 
 VARIANT_ENUM_CAST(ExecuTorchTensor::DType);
+VARIANT_ENUM_CAST(ExecuTorchTensor::Layout);
 
 // Numbers from GDScript in any container a tensor or a model input takes (a
 // packed numeric array, an Array of numbers and bools and, where allowed, a

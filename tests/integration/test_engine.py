@@ -62,6 +62,24 @@ EXPECTED_TENSOR_ERRORS = [
     "The thread 'count' must be between 1 and ",
 ]
 
+# Issue 21's image conversions, from test_tensor_images.gd.
+EXPECTED_IMAGE_ERRORS = [
+    "The 'image' is null; pass an Image.",
+    "The 'image' is empty (no pixels); pass an Image with a size.",
+    "'channels' is 2; use 3 (RGB), 4 (RGBA) or 1 (luminance).",
+    "Unknown 'layout' 7; use ExecuTorchTensor.LAYOUT_NCHW or LAYOUT_NHWC.",
+    "An image tensor's 'dtype' must be a float dtype or DTYPE_UINT8, not 6 (int32).",
+    "Pass both 'mean' and 'std' (one value per channel), or neither.",
+    "'mean' has 1 value(s) and 'std' 1, but the image has 3 channel(s); pass one value per channel.",
+    "Channel 1 has 'mean' 0.5 and 'std' 0.0; each must be finite and each 'std' non-zero.",
+    "DTYPE_UINT8 holds the image's bytes as they are; 'mean' and 'std' apply to float dtypes only.",
+    "The tensor's shape [4] is not an image's: use [1, C, H, W] or [C, H, W] (LAYOUT_NCHW)",
+    "The tensor's shape [2, 2, 1, 1] is not an image's",
+    "The tensor's shape [2, 2, 2] is not an image's",
+    "A tensor of dtype int64 is not an image; to_image() takes float dtypes and uint8.",
+    "Channel 0 has 'mean' 0.5 and 'std' inf; each must be finite and each 'std' non-zero.",
+]
+
 SUITES = sorted(path.name for path in (PROJECT / "suites").glob("test_*.gd"))
 
 
@@ -80,6 +98,12 @@ def test_typed_tensor_suites_print_each_error(run_suite):
     run = run_suite("test_tensors.gd", "test_models_as_resources.gd", "test_async_and_monitors.gd")
     assert_suite_passed(run)
     assert_errors_printed(run, EXPECTED_TENSOR_ERRORS)
+
+
+def test_image_suite_prints_each_error(run_suite):
+    run = run_suite("test_tensor_images.gd")
+    assert_suite_passed(run)
+    assert_errors_printed(run, EXPECTED_IMAGE_ERRORS)
 
 
 def test_executorch_logs_go_through_godot(run_suite):

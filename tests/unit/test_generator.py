@@ -117,8 +117,24 @@ def test_unsupported_type_lists_the_supported_ones():
     message = error_of(BASE.replace("{name: inputs, type: Dictionary}", "{name: inputs, type: Vector9}"))
     assert message.startswith("spec.yaml:13: error: unsupported type 'Vector9' for argument 'inputs' of Runner.run; use one of: ")
     assert "PackedFloat32Array" in message
-    assert message.endswith("a class declared in this spec, or one of its enums as ClassName.EnumName")
+    assert message.endswith("Image, a class declared in this spec, or one of its enums as ClassName.EnumName")
     assert "void" not in message
+
+
+def test_an_engine_image_is_passed_as_a_reference():
+    text = BASE.replace("{name: inputs, type: Dictionary}", "{name: inputs, type: Image}")
+    bind = {f.relative_path: f.content for f in render_module(parse_spec(text, "spec.yaml"))}["runner_bind.gen.cpp"]
+    assert "Dictionary (Runner::*)(const Ref<Image> &, const String &)" in bind
+
+
+def test_the_tensor_binds_its_image_conversions(rendered):
+    bind = rendered["executorch_tensor_bind.gen.cpp"]
+    assert ('ClassDB::bind_static_method("ExecuTorchTensor", D_METHOD("from_image", "image", "channels", "layout", "dtype", "mean", "std"), '
+            "&ExecuTorchTensor::from_image, DEFVAL(3), DEFVAL(ExecuTorchTensor::LAYOUT_NCHW), DEFVAL(ExecuTorchTensor::DTYPE_FLOAT32), "
+            "DEFVAL(PackedFloat32Array()), DEFVAL(PackedFloat32Array()));") in bind
+    assert "BIND_ENUM_CONSTANT(LAYOUT_NHWC);" in bind
+    doc = rendered["doc_classes/ExecuTorchTensor.xml"]
+    assert '<method name="to_image" qualifiers="const">\n\t\t\t<return type="Image" />' in doc
 
 
 def test_duplicate_method():

@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 LAYERS = (
     ("pte/",),
     ("executorch_platform", "executorch_settings"),
-    ("executorch_tensor",),
+    ("executorch_tensor", "executorch_tensor_image"),
     ("executorch_model", "executorch_model_memory", "executorch_model_values", "executorch_resource_loader"),
     ("executorch_registry", "executorch_runtime"),
     ("mcp/",),
