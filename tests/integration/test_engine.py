@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,14 @@ def test_executorch_logs_go_through_godot(run_suite):
 def test_engine_starts_without_errors(run_suite):
     run = run_suite("test_linear.gd")
     assert "ERROR" not in run.stderr, run.stderr[-3000:]
+
+
+def test_the_engine_links_no_executorch_library(godot_bin: Path):
+    # ExecuTorch is linked in statically: ldd lists system libraries only.
+    ldd = subprocess.run(["ldd", str(godot_bin)], capture_output=True, text=True).stdout
+    assert "=>" in ldd, ldd
+    assert not re.search(r"executorch|xnnpack|pthreadpool|cpuinfo", ldd, re.I), ldd
+    assert not list(godot_bin.parent.glob("libexecutorch*.so")), "ExecuTorch libraries left beside the engine"
 
 
 def test_bin_directory_is_relocatable(godot_bin: Path, tmp_path: Path, test_models: Path):

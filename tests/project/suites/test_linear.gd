@@ -61,6 +61,8 @@ func test_counters_and_health_check() -> void:
 	check_equal(health["model_loaded"], true, "health model_loaded")
 	check_equal(health["total_inferences"], 5, "health total_inferences")
 	check(String(health["executorch_version"]).begins_with("1."), "executorch_version: %s" % health["executorch_version"])
+	# Built from source and linked in: the version names the source, e.g. "1.5.0 (tarball 0702a2d9f719 of cff6f4dd32e6, static)".
+	check(String(health["executorch_version"]).ends_with(", static)"), "executorch_version names its source: %s" % health["executorch_version"])
 	runtime.reset_performance_stats()
 	check_equal(runtime.get_total_inferences(), 0, "total after reset")
 	check_equal(runtime.get_last_inference_time(), 0.0, "last time after reset")
