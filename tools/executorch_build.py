@@ -226,8 +226,9 @@ def build_executorch(source: Path, cache: Path, python: str, jobs: int, toolchai
     if toolchain.cross:
         _tool(toolchain.cxx, toolchain.compiler_package)
     identity = source_identity(source)
-    # The target system joins the key only when cross-compiling, so a native build's key stays put.
-    cross = {k: v for k, v in toolchain.cmake_definitions().items() if k.startswith("CMAKE_SYSTEM")}
+    # What the toolchain adds besides its compilers (whose versions are in the
+    # toolchain identity): the target system and flags of a cross build.
+    cross = {k: v for k, v in toolchain.cmake_definitions().items() if k not in ("CMAKE_C_COMPILER", "CMAKE_CXX_COMPILER")}
     key = build_key(identity, toolchain_identity(toolchain.cc, toolchain.cxx, cmake), {**CMAKE_OPTIONS, **cross})
     home = cache / f"executorch-build-{key}"
     build_dir, prefix = home / "build", home / "install"

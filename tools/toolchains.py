@@ -66,6 +66,11 @@ class Toolchain:
         definitions = {"CMAKE_C_COMPILER": self.cc, "CMAKE_CXX_COMPILER": self.cxx}
         if self.cross:
             definitions.update(CMAKE_SYSTEM_NAME="Linux", CMAKE_SYSTEM_PROCESSOR=self.gnu)
+        if self.gnu == "aarch64":
+            # GCC 12's aarch64 vectorizer crashes at -O3 (internal compiler error in
+            # vect_transform_reduction) on KleidiAI's kai_lhs_quant_pack_qai8dxp_bf16_neon.c;
+            # -O2's "very cheap" cost model compiles it (measured 2026-12-03).
+            definitions["CMAKE_C_FLAGS"] = "-fvect-cost-model=very-cheap"
         return definitions
 
     def emulator(self) -> list[str]:
