@@ -183,6 +183,8 @@ class ModuleInfo:
     # table is read from them); the others follow in link order.
     link_whole_libraries: tuple[str, ...]
     link_libraries: tuple[str, ...]
+    # Linked last, and only where the build made them (KleidiAI: arm64 only).
+    link_libraries_if_built: tuple[str, ...]
     location: Location
 
     def hook(self, level: str) -> Hook | None:
@@ -543,13 +545,14 @@ class _Parser:
             seen[hook.level] = hook
         whole = self.library_names(entry, "link_whole_libraries")
         libraries = self.library_names(entry, "link_libraries")
+        if_built = self.library_names(entry, "link_libraries_if_built")
         for library, at in entry.items("link_libraries"):
             if library in whole:
                 raise at.error(f"'{library}' is in both 'link_whole_libraries' and 'link_libraries'; a library is linked "
                                "one way: whole if it registers operators or backends, else in order")
         entry.finish()
         ordered = tuple(sorted(hooks, key=lambda h: HOOK_LEVELS.index(h.level)))
-        return ModuleInfo(name, ordered, whole, libraries, entry.location)
+        return ModuleInfo(name, ordered, whole, libraries, if_built, entry.location)
 
     @staticmethod
     def library_names(entry: "_Entry", key: str) -> tuple[str, ...]:

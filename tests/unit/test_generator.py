@@ -339,8 +339,10 @@ def test_bindings_follow_the_spec(rendered):
 
 def test_scsub_links_the_spec_libraries(tmp_path):
     text = BASE.replace("  link_libraries: [executorch]\n",
-                        "  link_whole_libraries: [executorch, extra_backend]\n  link_libraries: [helpers, executorch_core]\n")
+                        "  link_whole_libraries: [executorch, extra_backend]\n  link_libraries: [helpers, executorch_core]\n"
+                        "  link_libraries_if_built: [arm_kernels]\n")
     scsub = {f.relative_path: f.content for f in render_module(parse_spec(text, "spec.yaml"))}["SCsub"]
+    assert 'LINK_LIBRARIES_IF_BUILT = [\n    "arm_kernels",\n]' in scsub
     assert 'LINK_WHOLE_LIBRARIES = [\n    "executorch",\n    "extra_backend",\n]' in scsub
     assert 'LINK_LIBRARIES = [\n    "helpers",\n    "executorch_core",\n]' in scsub
 
