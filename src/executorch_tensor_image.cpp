@@ -134,14 +134,15 @@ Ref<ExecuTorchTensor> ExecuTorchTensor::from_image(const Ref<Image> &p_image, in
 	}
 	tensor->bytes.resize(pixel_count * p_channels * element_size(p_dtype));
 	uint8_t *out = tensor->bytes.ptrw();
+	const uint8_t *source = data.ptr();
 	const bool channels_first = p_layout == LAYOUT_NCHW;
 	if (p_dtype == DTYPE_UINT8) {
 		if (!channels_first || p_channels == 1) {
-			memcpy(out, data.ptr(), pixel_count * p_channels);
+			memcpy(out, source, pixel_count * p_channels);
 		} else {
 			for (int64_t c = 0; c < p_channels; c++) {
 				for (int64_t i = 0; i < pixel_count; i++) {
-					out[c * pixel_count + i] = data[i * p_channels + c];
+					out[c * pixel_count + i] = source[i * p_channels + c];
 				}
 			}
 		}
@@ -156,7 +157,6 @@ Ref<ExecuTorchTensor> ExecuTorchTensor::from_image(const Ref<Image> &p_image, in
 		scale[c] = 1.0f / (255.0f * std);
 		offset[c] = -mean / std;
 	}
-	const uint8_t *source = data.ptr();
 	switch (p_dtype) {
 		case DTYPE_FLOAT32:
 			store_normalized(source, pixel_count, p_channels, channels_first, scale, offset, reinterpret_cast<float *>(out));
