@@ -77,7 +77,15 @@ class Toolchain:
         """The command prefix that runs this architecture's binaries here ([] = natively)."""
         if not self.cross:
             return []
-        return [f"qemu-{self.gnu}", "-L", f"/usr/{self.triplet}"]
+        # The root (/) as the target's library prefix, not the cross compiler's
+        # /usr/<triplet>: the game links the multiarch libraries (libpng16, libzstd,
+        # ... in /lib/<triplet>), and with -L /usr/<triplet> the loader and libc
+        # came from the cross package (glibc 2.36-8cross1) while ld.so.cache gave
+        # the multiarch libc (2.36-9+deb12u14). Their private _rtld_global layouts
+        # differ by 8 bytes, so the first pthread_create walked a list that never
+        # ends: the game spun at 100% CPU before its banner (measured 2026-12-03).
+        # Under / the loader, libc and every library are the multiarch set.
+        return [f"qemu-{self.gnu}", "-L", "/"]
 
 
 # Godot's arch names this project builds, with their GNU machine names.
