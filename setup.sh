@@ -60,7 +60,11 @@ if [[ $ARM64 == yes ]]; then
     ARM64_LIBRARIES=(zlib1g-dev libzstd-dev libpng-dev libmbedtls-dev)
     if [[ $FULL == yes ]]; then
         for package in "${APT_PACKAGES[@]}"; do
-            if [[ $package == lib*-dev && ! " ${ARM64_LIBRARIES[*]} " =~ " $package " ]]; then
+            if [[ $package == libwslay-dev ]]; then
+                # Not Multi-Arch: same (the arm64 copy would remove the host's): the
+                # host's header and the arm64 runtime library (tools/build_profiles.py).
+                ARM64_LIBRARIES+=(libwslay1)
+            elif [[ $package == lib*-dev && ! " ${ARM64_LIBRARIES[*]} " =~ " $package " ]]; then
                 ARM64_LIBRARIES+=("$package")
             fi
         done

@@ -93,13 +93,18 @@ class Requirement:
     pkg_config: str = ""  # asked of pkg-config when set
     header: str = ""  # else a header that must compile (no .pc file ships)
     tool: str = ""  # else a program on PATH
+    # For a -dev package dpkg cannot install beside the host's (not Multi-Arch:
+    # same): the target's runtime library package. A cross build then takes the
+    # header from the host's -dev package and links the target's library by its
+    # file name (the shim's Libs below).
+    cross_runtime_package: str = ""
 
     def satisfied(self, probe: SystemProbe) -> bool:
         if self.tool == COMPILER:
             return probe.has_tool(probe.toolchain.cxx)
         if self.tool:
             return probe.has_tool(self.tool)
-        if probe.toolchain.cross and not probe.has_debian_package(self.package(probe.toolchain)):
+        if probe.toolchain.cross and not all(probe.has_debian_package(p) for p in self.packages(probe.toolchain)):
             # The headers in /usr/include are the host package's too; only dpkg
             # knows whether the target's library is there.
             return False
@@ -108,12 +113,17 @@ class Requirement:
         return probe.compiles(f"#include <{self.header}>\n")
 
 
-    def package(self, toolchain: Toolchain) -> str:
-        """The Debian package to install: the toolchain's compiler, a tool of this
-        machine, or a library of the target's architecture (zlib1g-dev:arm64)."""
+    def packages(self, toolchain: Toolchain) -> list[str]:
+        """The Debian packages to install: the toolchain's compiler, a tool of this
+        machine, or a library of the target's architecture (zlib1g-dev:arm64;
+        libwslay-dev and libwslay1:arm64 where the -dev package is not multiarch)."""
         if self.tool == COMPILER:
-            return toolchain.compiler_package
-        return self.debian_package if self.tool else toolchain.debian_package(self.debian_package)
+            return [toolchain.compiler_package]
+        if self.tool:
+            return [self.debian_package]
+        if toolchain.cross and self.cross_runtime_package:
+            return [self.debian_package, toolchain.debian_package(self.cross_runtime_package)]
+        return [toolchain.debian_package(self.debian_package)]
 
 
 COMPILER = "g++"  # Requirement.tool of the C++ compiler: the toolchain's (g++, aarch64-linux-gnu-g++)
@@ -146,7 +156,8 @@ FULL_REQUIREMENTS = EDITOR_REQUIREMENTS + (
     Requirement("libminiupnpc-dev", pkg_config="miniupnpc"),
     # Debian ships these two without a .pc file; the build writes one (below).
     Requirement("librecast-dev", header="recastnavigation/Recast.h"),
-    Requirement("libwslay-dev", header="wslay/wslay.h"),
+    # libwslay-dev is not Multi-Arch: same (libwslay-dev:arm64 conflicts with the host's).
+    Requirement("libwslay-dev", header="wslay/wslay.h", cross_runtime_package="libwslay1"),
 )
 
 
@@ -174,7 +185,9 @@ class PkgConfigShim:
 PKG_CONFIG_SHIMS = (
     PkgConfigShim("recastnavigation", "builtin_recastnavigation", "recastnavigation/Recast.h",
                   "-I/usr/include/recastnavigation", "-lRecast"),
-    PkgConfigShim("libwslay", "builtin_wslay", "wslay/wslay.h", "", "-lwslay"),
+    # By the runtime library's file name: a cross build has the target's libwslay1
+    # but not its -dev package's libwslay.so link (see FULL_REQUIREMENTS).
+    PkgConfigShim("libwslay", "builtin_wslay", "wslay/wslay.h", "", "-l:libwslay.so.1"),
 )
 
 
@@ -367,11 +380,12 @@ def resolve_profile(name: str, probe: SystemProbe) -> ResolvedProfile:
 def check_system(profile: Profile, probe: SystemProbe) -> None:
     """Fails with the apt-get command to run when a tool or -dev package is missing."""
     toolchain = probe.toolchain
-    tools_missing = [r.package(toolchain) for r in profile.requirements if r.tool in (COMPILER, "pkg-config") and not r.satisfied(probe)]
+    tools_missing = [p for r in profile.requirements if r.tool in (COMPILER, "pkg-config") and not r.satisfied(probe)
+                     for p in r.packages(toolchain)]
     if tools_missing:  # without them nothing else can be asked
         missing = tools_missing
     else:
-        missing = [r.package(toolchain) for r in profile.requirements if not r.satisfied(probe)]
+        missing = [p for r in profile.requirements if not r.satisfied(probe) for p in r.packages(toolchain)]
     if missing:
         options = (["--full"] if profile.name == "full" else []) + ([toolchain.setup_option] if toolchain.setup_option else [])
         setup = " ".join(["./setup.sh", *options])

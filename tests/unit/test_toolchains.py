@@ -79,3 +79,15 @@ def test_a_cross_build_asks_dpkg_for_the_targets_libraries():
     assert "(or run ./setup.sh --arm64)" in message
     build_profiles.check_system(build_profiles.PROFILES["minimal"],
                                 CrossProbe({"zlib1g-dev:arm64", "libzstd-dev:arm64", "libpng-dev:arm64", "libmbedtls-dev:arm64"}))
+
+
+def test_a_dev_package_dpkg_cannot_install_twice_is_the_hosts_header_and_the_targets_library():
+    # libwslay-dev is not Multi-Arch: same: libwslay-dev:arm64 would remove the host's.
+    wslay = next(r for r in build_profiles.FULL_REQUIREMENTS if r.debian_package == "libwslay-dev")
+    arm64 = toolchains.toolchain("arm64", "x86_64")
+    assert wslay.packages(arm64) == ["libwslay-dev", "libwslay1:arm64"]
+    assert wslay.packages(toolchains.toolchain("x86_64", "x86_64")) == ["libwslay-dev"]
+    assert not wslay.satisfied(CrossProbe({"libwslay-dev"}))
+    assert wslay.satisfied(CrossProbe({"libwslay-dev", "libwslay1:arm64"}))
+    shim = next(s for s in build_profiles.PKG_CONFIG_SHIMS if s.name == "libwslay")
+    assert "-l:libwslay.so.1" in shim.text()  # the runtime library's name: no libwslay.so link for arm64

@@ -132,7 +132,7 @@ def test_pkg_config_shims_are_written_only_where_missing(tmp_path):
     assert build_profiles.write_pkg_config_shims(tmp_path, options, DEBIAN_12) == ["recastnavigation", "libwslay"]
     recast = (tmp_path / "recastnavigation.pc").read_text()
     assert "Cflags: -I/usr/include/recastnavigation\nLibs: -lRecast\n" in recast
-    assert "Libs: -lwslay\n" in (tmp_path / "libwslay.pc").read_text()
+    assert "Libs: -l:libwslay.so.1\n" in (tmp_path / "libwslay.pc").read_text()
     # A system that ships recastnavigation.pc gets no shim (and a stale one goes).
     ships_pc = RecordedProbe({**FULL_PACKAGES, "recastnavigation": "1.6"}, FULL_HEADERS)
     assert build_profiles.write_pkg_config_shims(tmp_path, options, ships_pc) == ["libwslay"]
