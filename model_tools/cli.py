@@ -1,4 +1,4 @@
-"""Command line: ``python -m model_tools {export,export-bank,verify,info,bench-python,list}``.
+"""Command line: ``python -m model_tools {export,export-bank,train,verify,info,bench-python,list}``.
 
 Exit codes: 0 success, 1 verification mismatch, 2 user error (one line on
 stderr naming the problem and the fix; no traceback).
@@ -54,6 +54,18 @@ def cmd_export_bank(args: argparse.Namespace) -> int:
     from model_tools.exporting import export_bank
 
     export_bank(args.directory, args.only, log=print)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a built-in game model on its data set, export it, report held-out accuracy."""
+    from model_tools.training import TRAINABLE, train_and_export_digits
+
+    if args.name not in TRAINABLE:
+        raise UserError(f"no trainable model '{args.name}'", f"use one of: {', '.join(TRAINABLE)}")
+    report, _, _ = train_and_export_digits(args.out, args.quantize, args.epochs, args.seed, log=print)
+    if args.json:
+        _print_json(report.__dict__)
     return 0
 
 
@@ -187,6 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
     bank.add_argument("directory", type=Path)
     bank.add_argument("--only", action="append", metavar="NAME", help="export just this bank entry (repeatable)")
     bank.set_defaults(func=cmd_export_bank)
+
+    train = sub.add_parser("train", help="train a game model on its data set, export it (XNNPACK), report accuracy")
+    train.add_argument("name", help="digits: a CNN on scikit-learn's 8x8 handwritten digits (no download)")
+    train.add_argument("--out", required=True, type=Path, help="output .pte path")
+    train.add_argument("--quantize", choices=QUANTIZATIONS, help="int8 (dynamic) or int8-static (calibrated on training images)")
+    train.add_argument("--epochs", type=_positive_int, default=30)
+    train.add_argument("--seed", type=int, default=0, help="the split, the initial weights and the batches")
+    train.add_argument("--json", action="store_true", help="also print the report as JSON")
+    train.set_defaults(func=cmd_train)
 
     verify = sub.add_parser("verify", help="compare a .pte with eager PyTorch")
     verify.add_argument("pte", type=Path)

@@ -144,9 +144,11 @@ def check_quantize(backend: str, quantize: str | None) -> None:
 
 
 def calibration_inputs(method: ModelSpec, samples: int = CALIBRATION_SAMPLES) -> list[tuple[torch.Tensor, ...]]:
-    """The example inputs, then ``samples`` seeded random sets shaped like them
-    (float inputs drawn around the example's own mean and spread; other dtypes
-    repeated as they are)."""
+    """The spec's own calibration data if it has some; else the example inputs,
+    then ``samples`` seeded random sets shaped like them (float inputs drawn
+    around the example's own mean and spread; other dtypes repeated as they are)."""
+    if method.calibration:
+        return [tuple(inputs) for inputs in method.calibration]
     generator = torch.Generator().manual_seed(0)
     sets = [tuple(method.example_inputs)]
     for _ in range(samples):

@@ -59,12 +59,15 @@ class ModelSpec(NamedTuple):
     ``dynamic_shapes`` is passed to ``torch.export.export`` unchanged.
     ``extra_cases`` are further input tuples ``verify`` runs (after the example
     and the random ones), e.g. other batch sizes of a dynamic model.
+    ``calibration`` are the input tuples that calibrate ``int8-static`` (a
+    trained model's real data); empty: the example and seeded random inputs.
     """
 
     module: nn.Module
     example_inputs: tuple[torch.Tensor, ...]
     dynamic_shapes: Any = None
     extra_cases: tuple[tuple[torch.Tensor, ...], ...] = ()
+    calibration: tuple[tuple[torch.Tensor, ...], ...] = ()
 
 
 class ProgramSpec(NamedTuple):

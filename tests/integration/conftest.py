@@ -68,6 +68,7 @@ def test_models() -> Path:
     export_model("embedding", MODELS / "embedding.pte")
     export_model("mlp", MODELS / "mlp_xnnpack.pte", "xnnpack")
     _export_quantized(MODELS)
+    _train_digits(MODELS)
     linear = (MODELS / "linear.pte").read_bytes()
     (MODELS / "truncated.pte").write_bytes(linear[: len(linear) // 2])
     (MODELS / "not_a_pte.pte").write_text("this is a text file, not an ExecuTorch program\n" * 4)
@@ -95,6 +96,29 @@ def _export_quantized(directory: Path) -> None:
                          "executorch": executorch.flatten().tolist()})
         cases[stem] = {"shape": list(spec.example_inputs[0].shape), "quantize": quantize, "cases": rows}
     (directory / "quantized_cases.json").write_text(json.dumps(cases))
+
+
+def _train_digits(directory: Path) -> None:
+    """Trains the digits CNN (scikit-learn's 8x8 digits, seconds), exports it as
+    digits.pte (float32) and digits_int8.pte (dynamic int8), and writes
+    digits_cases.json: the held-out images as the L8 bytes a game's Image holds,
+    their labels, and eager PyTorch's probabilities (float32 model)."""
+    from model_tools.training import export_digits, load_digits_data, train_digits
+
+    data = load_digits_data()
+    model = train_digits(data, log=lambda _: None)
+    report = export_digits(model, data, directory / "digits.pte", log=lambda _: None)
+    int8 = export_digits(model, data, directory / "digits_int8.pte", quantize="int8", log=lambda _: None)
+    with torch.no_grad():
+        eager = model(data.held_out_images)
+    cases = {
+        "eager_accuracy": report.eager_accuracy,
+        "int8_accuracy": int8.pte_accuracy,
+        "images": [image.flatten().tolist() for image in data.held_out_bytes],
+        "labels": data.held_out_labels.tolist(),
+        "eager": [row.tolist() for row in eager],
+    }
+    (directory / "digits_cases.json").write_text(json.dumps(cases))
 
 
 def run_engine(binary: Path, args: list[str], timeout: float = 120.0) -> EngineRun:

@@ -406,3 +406,36 @@ def test_cli_export_bank_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "[1/2]" in out and "[2/2]" in out and "exported 2 models" in out
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["bool_mask.pte", "float16.pte"]
     assert verify(tmp_path / "b" / "float16.pte", "float16")["ok"]
+
+
+# --- train (model_tools/training.py) -------------------------------------------------------
+
+
+def test_digits_data_is_what_a_games_l8_image_gives() -> None:
+    from model_tools.training import load_digits_data
+
+    data = load_digits_data()
+    assert data.held_out_bytes.dtype == torch.uint8 and data.held_out_bytes.shape[1:] == (8, 8)
+    assert len(data.train_labels) + len(data.held_out_labels) == 1797
+    assert int(data.held_out_bytes.max()) == 255 and int(data.held_out_bytes.min()) == 0
+    # from_image(image, 1) gives byte / 255: the model's held-out inputs are exactly that.
+    assert torch.equal(data.held_out_images[:, 0], data.held_out_bytes.float() / 255.0)
+    assert torch.equal(load_digits_data().held_out_labels, data.held_out_labels)  # the split is seeded
+
+
+def test_digits_shift_moves_the_image_by_at_most_a_pixel() -> None:
+    from model_tools.training import _shift
+
+    image = torch.zeros(1, 1, 8, 8)
+    image[0, 0, 3, 4] = 1.0
+    for seed in range(12):
+        shifted = _shift(image, torch.Generator().manual_seed(seed))
+        assert float(shifted.sum()) == 1.0
+        y, x = (int(v) for v in (shifted[0, 0] == 1.0).nonzero()[0])
+        assert abs(y - 3) <= 1 and abs(x - 4) <= 1
+
+
+def test_cli_train_names_what_it_can_train(tmp_path: Path) -> None:
+    result = run_cli("train", "cats", "--out", str(tmp_path / "cats.pte"))
+    assert result.returncode == 2 and "no trainable model 'cats'; use one of: digits" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "cats.pte").exists()
