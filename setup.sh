@@ -14,7 +14,8 @@
 #   ./setup.sh --gui-check also Xvfb, Mesa's software renderers and ImageMagick (tools/gui_check.py)
 #   ./setup.sh --arm64     also the aarch64 cross compiler, qemu-user and the arm64 copies of the
 #                          libraries the engine links (Debian multiarch), for `scons arch=arm64`;
-#                          with --full, those of profile=full too
+#                          with --full, those of profile=full too; with --gui-check, the arm64
+#                          X11 and Mesa libraries an arm64 game loads under qemu and Xvfb
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -68,6 +69,12 @@ if [[ $ARM64 == yes ]]; then
                 ARM64_LIBRARIES+=("$package")
             fi
         done
+    fi
+    if [[ $GUI_CHECK == yes ]]; then
+        # What an arm64 game loads at run time under qemu with Xvfb (Godot's X11 and
+        # OpenGL are dlopen'ed): X11's client libraries and Mesa's llvmpipe.
+        ARM64_LIBRARIES+=(libx11-6 libxcursor1 libxinerama1 libxrandr2 libxi6 libxext6 libxrender1 libxkbcommon0
+            libfontconfig1 libgl1 libglx-mesa0 libgl1-mesa-dri libegl1)
     fi
     for package in "${ARM64_LIBRARIES[@]}"; do APT_PACKAGES+=("$package:arm64"); done
     if ! dpkg --print-foreign-architectures | grep -qx arm64; then

@@ -8,6 +8,7 @@ Replaces the concept's ``convert_model.py``/``run.py``. CLI::
     python -m model_tools export --module file.py:ClassOrFactory [--example-shape 1,4 ...] --out x.pte
     python -m model_tools export-bank DIR [--only NAME ...]     # every BANK model as DIR/NAME.pte
     python -m model_tools train digits --out digits.pte [--quantize int8|int8-static] [--epochs 30]
+    python -m model_tools train policy --out policy.pte            # [B, 16] -> [B, 4], B up to 4,096
     python -m model_tools verify path.pte --model NAME [--atol 1e-4] [--json]
     python -m model_tools verify path.pte --module file.py:ClassOrFactory [--example-shape 1,4 ...]
     python -m model_tools info path.pte [--json]

@@ -59,13 +59,17 @@ def cmd_export_bank(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a built-in game model on its data set, export it, report held-out accuracy."""
-    from model_tools.training import TRAINABLE, train_and_export_digits
+    from model_tools.training import TRAINABLE, train_and_export_digits, train_and_export_policy
 
     if args.name not in TRAINABLE:
         raise UserError(f"no trainable model '{args.name}'", f"use one of: {', '.join(TRAINABLE)}")
-    report, _, _ = train_and_export_digits(args.out, args.quantize, args.epochs, args.seed, log=print)
+    if args.name == "policy":
+        _, error = train_and_export_policy(args.out, args.quantize, seed=args.seed, log=print)
+        report = {"pte": str(args.out), "quantize": args.quantize, "mean_abs_error": error}
+    else:
+        report = train_and_export_digits(args.out, args.quantize, args.epochs, args.seed, log=print)[0].__dict__
     if args.json:
-        _print_json(report.__dict__)
+        _print_json(report)
     return 0
 
 
@@ -201,10 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     bank.set_defaults(func=cmd_export_bank)
 
     train = sub.add_parser("train", help="train a game model on its data set, export it (XNNPACK), report accuracy")
-    train.add_argument("name", help="digits: a CNN on scikit-learn's 8x8 handwritten digits (no download)")
+    train.add_argument("name", help="digits: a CNN on scikit-learn's 8x8 handwritten digits (no download); "
+                       "policy: a 16-64-64-4 steering policy for many agents (dynamic batch up to 4,096)")
     train.add_argument("--out", required=True, type=Path, help="output .pte path")
     train.add_argument("--quantize", choices=QUANTIZATIONS, help="int8 (dynamic) or int8-static (calibrated on training images)")
-    train.add_argument("--epochs", type=_positive_int, default=30)
+    train.add_argument("--epochs", type=_positive_int, default=30, help="digits: passes over the training images")
     train.add_argument("--seed", type=int, default=0, help="the split, the initial weights and the batches")
     train.add_argument("--json", action="store_true", help="also print the report as JSON")
     train.set_defaults(func=cmd_train)

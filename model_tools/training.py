@@ -1,4 +1,4 @@
-"""Train the models a game ships: ``python -m model_tools train digits --out digits.pte``.
+"""Train the models a game ships: ``python -m model_tools train {digits,policy} --out model.pte``.
 
 ``digits``: scikit-learn's 8x8 handwritten digits (1,797 images, inside its
 wheel: no download), a small CNN trained in seconds on CPU, exported for
@@ -9,8 +9,15 @@ The model takes what ``ExecuTorchTensor.from_image(image, 1)`` makes of an 8x8
 ``FORMAT_L8`` image: float32 ``[N, 1, 8, 8]``, ``byte / 255``, ink bright on a
 dark background (scikit-learn's pixels are ink intensities 0..16; they become
 the bytes ``round(v * 255 / 16)`` first, so training sees exactly what a game's
-image gives). It returns the ten class probabilities ``[N, 10]`` (a softmax:
-a game draws them as bars). """
+image gives). It returns the ten class probabilities ``[1, 10]`` (a softmax:
+a game draws them as bars).
+
+``policy``: a 16 -> 64 -> 64 -> 4 steering policy for many agents, trained in
+seconds to imitate a hand-written rule (each agent orbits the target on its own
+ring; see :func:`steering_rule`), exported with a dynamic batch: float32
+``[B, 16] -> [B, 4]``, B in 1..4,096, so a game evaluates all its agents in one
+call.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ from torch import nn
 
 from model_tools.models import ModelSpec
 
-TRAINABLE = ("digits",)
+TRAINABLE = ("digits", "policy")
 """What ``python -m model_tools train`` knows."""
 
 HELD_OUT_SHARE = 0.2
@@ -184,3 +191,108 @@ def train_and_export_digits(out_path, quantize: str | None = None, epochs: int =
         f"(scikit-learn's 8x8 digits), {epochs} epochs")
     model = train_digits(data, epochs, seed, log)
     return export_digits(model, data, out_path, quantize, log), model, data
+
+
+# --- policy: many agents per frame ------------------------------------------------------
+
+POLICY_MAX_BATCH = 4096
+"""Upper bound of the policy's batch dimension: agents evaluated in one call."""
+
+POLICY_OBSERVATIONS = 16
+POLICY_ACTIONS = 4
+
+
+class PolicyMLP(nn.Module):
+    """16 -> 64 -> 64 -> 4, ReLU, tanh out: a steering policy, one row per agent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(POLICY_OBSERVATIONS, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, POLICY_ACTIONS),
+        )
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.layers(observations))
+
+
+def steering_rule(observations: torch.Tensor) -> torch.Tensor:
+    """What the policy imitates: each agent orbits the target on its own ring.
+
+    Observations (one row per agent, lengths in units of the ring scale):
+    0-1 the vector to the target, 2-3 the agent's velocity (1 = top speed),
+    4 its ring's radius, 5 its direction (+1 counter-clockwise, -1 clockwise),
+    6-9 how close the left, right, top and bottom walls are (1 = touching, 0 =
+    far), 10-11 the target's velocity, 12-15 the agent's previous action.
+    Actions: 0-1 the acceleration, 2 how far off its ring (signed, for colour),
+    3 how hard it steers (0..1, for size)."""
+    to_target, velocity = observations[:, 0:2], observations[:, 2:4]
+    radius, spin = observations[:, 4:5], observations[:, 5:6]
+    walls, target_velocity, previous = observations[:, 6:10], observations[:, 10:12], observations[:, 12:14]
+    distance = to_target.norm(dim=1, keepdim=True).clamp_min(1e-3)
+    radial = to_target / distance
+    tangent = spin * torch.cat([-radial[:, 1:2], radial[:, 0:1]], dim=1)
+    off_ring = distance - radius
+    desired = 0.8 * tangent + radial * torch.clamp(3.0 * off_ring, -1.0, 1.0) + target_velocity
+    # Walls push back, harder the closer they are (left/right on x, top/bottom on y).
+    push = torch.stack([walls[:, 0] - walls[:, 1], walls[:, 2] - walls[:, 3]], dim=1) ** 3 * 2.0
+    steer = torch.tanh(2.0 * (desired - velocity + push) + 0.3 * previous)
+    return torch.cat([steer, torch.tanh(off_ring), torch.tanh(steer.norm(dim=1, keepdim=True))], dim=1)
+
+
+def policy_observations(count: int, generator: torch.Generator) -> torch.Tensor:
+    """Observations drawn over the ranges a game meets."""
+    observations = torch.empty(count, POLICY_OBSERVATIONS)
+    observations[:, 0:2] = torch.empty(count, 2).uniform_(-3.0, 3.0, generator=generator)
+    observations[:, 2:4] = torch.empty(count, 2).uniform_(-1.2, 1.2, generator=generator)
+    observations[:, 4] = torch.empty(count).uniform_(0.2, 1.5, generator=generator)
+    observations[:, 5] = torch.randint(0, 2, (count,), generator=generator).float() * 2.0 - 1.0
+    observations[:, 6:10] = torch.empty(count, 4).uniform_(0.0, 1.0, generator=generator) ** 4
+    observations[:, 10:12] = torch.empty(count, 2).uniform_(-0.5, 0.5, generator=generator)
+    observations[:, 12:16] = torch.empty(count, 4).uniform_(-1.0, 1.0, generator=generator)
+    return observations
+
+
+def train_policy(steps: int = 3000, seed: int = 0, log: Log = print) -> tuple[PolicyMLP, float]:
+    """Imitates steering_rule on fresh random observations each step (MSE, Adam);
+    returns the policy and its mean absolute error on held-out observations."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    policy = PolicyMLP()
+    optimizer = torch.optim.Adam(policy.parameters(), lr=2e-3)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    held_out = policy_observations(4096, torch.Generator().manual_seed(seed + 1))
+    started = time.perf_counter()
+    for step in range(1, steps + 1):
+        observations = policy_observations(512, generator)
+        loss = torch.mean((policy(observations) - steering_rule(observations)) ** 2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        if step == 1 or step % 1000 == 0 or step == steps:
+            with torch.no_grad():
+                error = float((policy(held_out) - steering_rule(held_out)).abs().mean())
+            log(f"  step {step}/{steps}: held-out mean abs error {error:.4f} ({time.perf_counter() - started:.1f} s)")
+    with torch.no_grad():
+        error = float((policy(held_out) - steering_rule(held_out)).abs().mean())
+    return policy.eval(), error
+
+
+def policy_spec(policy: PolicyMLP) -> ModelSpec:
+    """[B, 16] -> [B, 4], B in 1..POLICY_MAX_BATCH (example B=2; verify also runs 1 and 1,000)."""
+    generator = torch.Generator().manual_seed(2)
+    batch = torch.export.Dim("agents", min=1, max=POLICY_MAX_BATCH)
+    return ModelSpec(policy, (policy_observations(2, generator),), dynamic_shapes=({0: batch},),
+                     extra_cases=((policy_observations(1, generator),), (policy_observations(1000, generator),)))
+
+
+def train_and_export_policy(out_path, quantize: str | None = None, steps: int = 3000, seed: int = 0,
+                            log: Log = print) -> tuple[PolicyMLP, float]:
+    """``python -m model_tools train policy``: imitate the steering rule, export with a dynamic batch."""
+    from model_tools.exporting import export_spec
+
+    log(f"training policy: 16 -> 64 -> 64 -> 4, imitating the orbit-the-target steering rule, {steps} steps")
+    policy, error = train_policy(steps, seed, log)
+    export_spec("policy", policy_spec(policy), out_path, "xnnpack", quantize=quantize, log=log)
+    log(f"held-out mean abs error against the rule: {error:.4f} (actions are in -1..1)")
+    return policy, error

@@ -254,6 +254,13 @@ String prepare_input(ExecuTorchModel::MethodState::Input &r_input, const String 
 				return vformat("%s has shape %s (rank %d) but input %d of '%s' has shape %s (rank %d).", input_label(p_keyed, p_index), shape,
 						shape.size(), p_index, p_method, shape_text(declared), (int64_t)declared.size());
 			}
+			for (size_t d = 0; d < declared.size(); d++) {
+				if (shape[d] > declared[d]) {
+					// Said here, before any copy: ExecuTorch's own refusal names no input.
+					return vformat("%s has shape %s but input %d of '%s' allows at most %s (static sizes are exact, dynamic ones upper bounds); split the input, or export with larger bounds.",
+							input_label(p_keyed, p_index), shape, p_index, p_method, shape_text(declared));
+				}
+			}
 			const PackedByteArray &bytes = tensor->get_bytes();
 			staging.resize(bytes.size());
 			if (bytes.size() > 0) {

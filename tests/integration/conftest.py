@@ -69,6 +69,7 @@ def test_models() -> Path:
     export_model("mlp", MODELS / "mlp_xnnpack.pte", "xnnpack")
     _export_quantized(MODELS)
     _train_digits(MODELS)
+    _train_policy(MODELS)
     linear = (MODELS / "linear.pte").read_bytes()
     (MODELS / "truncated.pte").write_bytes(linear[: len(linear) // 2])
     (MODELS / "not_a_pte.pte").write_text("this is a text file, not an ExecuTorch program\n" * 4)
@@ -119,6 +120,22 @@ def _train_digits(directory: Path) -> None:
         "eager": [row.tolist() for row in eager],
     }
     (directory / "digits_cases.json").write_text(json.dumps(cases))
+
+
+def _train_policy(directory: Path) -> None:
+    """Trains the agents' steering policy (seconds), exports it as policy.pte
+    (dynamic batch up to 4,096) and writes policy_cases.json: 1,000 agents'
+    observations and eager PyTorch's actions for them."""
+    from model_tools.exporting import export_spec
+    from model_tools.training import policy_observations, policy_spec, train_policy
+
+    policy, _ = train_policy(log=lambda _: None)
+    export_spec("policy", policy_spec(policy), directory / "policy.pte", "xnnpack")
+    observations = policy_observations(1000, torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        actions = policy(observations)
+    (directory / "policy_cases.json").write_text(json.dumps(
+        {"agents": 1000, "observations": observations.flatten().tolist(), "actions": actions.flatten().tolist()}))
 
 
 def run_engine(binary: Path, args: list[str], timeout: float = 120.0) -> EngineRun:

@@ -107,6 +107,13 @@ def test_image_suite_prints_each_error(run_suite):
     assert_errors_printed(run, EXPECTED_IMAGE_ERRORS)
 
 
+def test_agents_past_the_batch_bound_get_an_error_naming_it(run_suite):
+    run = run_suite("test_agents.gd")
+    assert_suite_passed(run)
+    assert_errors_printed(run, ["has shape [4097, 16] but input 0 of 'forward' allows at most [4096, 16] (static sizes are exact, "
+                                "dynamic ones upper bounds); split the input, or export with larger bounds."])
+
+
 def test_executorch_logs_go_through_godot(run_suite):
     run = run_suite("test_errors.gd")
     assert "ExecuTorch: " in run.stderr, "ExecuTorch's own error for the embedding id out of range should be routed to Godot"

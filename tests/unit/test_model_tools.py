@@ -437,5 +437,5 @@ def test_digits_shift_moves_the_image_by_at_most_a_pixel() -> None:
 
 def test_cli_train_names_what_it_can_train(tmp_path: Path) -> None:
     result = run_cli("train", "cats", "--out", str(tmp_path / "cats.pte"))
-    assert result.returncode == 2 and "no trainable model 'cats'; use one of: digits" in result.stderr
+    assert result.returncode == 2 and "no trainable model 'cats'; use one of: digits, policy" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "cats.pte").exists()
