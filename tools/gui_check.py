@@ -1,10 +1,16 @@
 """Verifies the GUI builds on a machine without a display, and takes the
 README's screenshots: the full editor with a project holding a .pte (the model
-selected, its inspector, the ExecuTorchRuntime help page), and the 3D example
-exported with the installed full templates and run.
+selected, its inspector, the ExecuTorchRuntime help page), and the examples
+exported with a full release template and run.
 
     .venv/bin/python -m tools.gui_check editor [--godot bin/godot.linuxbsd.editor.x86_64] [--out docs]
-    .venv/bin/python -m tools.gui_check game   [--godot bin/godot.linuxbsd.editor.x86_64] [--out docs]
+    .venv/bin/python -m tools.gui_check game   [--example linear_3d|digits|agents] [--godot EDITOR]
+                                               [--template TEMPLATE] [--arch arm64] [--out docs]
+
+`game` exports the example with EDITOR (the full editor, or the headless one)
+and TEMPLATE (default: the installed linux_release template of --arch), moves
+the folder, runs it under Xvfb (another architecture under its emulator, with
+OpenGL: Mesa's llvmpipe), takes the screenshot and prints the game's lines.
 
 Needs Xvfb, Mesa's software Vulkan (lavapipe) or OpenGL (llvmpipe) and
 ImageMagick: ./setup.sh --gui-check installs them. Not part of the tests: a
@@ -15,18 +21,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from tools.godot_build import binary_name, export_templates_dir
+from tools.toolchains import ARCHITECTURES, host_arch, toolchain
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO_ROOT / "examples" / "linear_3d"
 LAVAPIPE = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json"
 LOGS = REPO_ROOT / "build" / "gui-check"  # the programs' output (not committed)
 SCREEN = (1920, 1080)
@@ -108,13 +117,60 @@ def _screenshot(environment: dict[str, str], out: Path, scale: str = "50%",
     return float(deviation)
 
 
-def _project(work: Path) -> Path:
-    from model_tools import export_model  # imports torch: only when running
+@dataclass(frozen=True)
+class Example:
+    """An example game: its folder, how its models are made, what it prints."""
 
-    project = work / "linear_3d"
-    shutil.copytree(EXAMPLE, project)
-    export_model("linear", project / "models" / "linear.pte")
+    name: str
+    make_models: Callable[[Path], None]  # writes the project's models/ (imports torch: only when running)
+    printed: str  # the start of the lines that show it works
+    arguments: tuple[str, ...] = ()  # after `--`: e.g. a scripted demo
+
+
+def _linear_model(models: Path) -> None:
+    from model_tools import export_model
+
+    export_model("linear", models / "linear.pte")
+
+
+def _digits_model(models: Path) -> None:
+    from model_tools.training import train_and_export_digits
+
+    train_and_export_digits(models / "digits.pte", log=lambda _: None)
+
+
+def _policy_model(models: Path) -> None:
+    from model_tools.training import train_and_export_policy
+
+    train_and_export_policy(models / "policy.pte", log=lambda _: None)
+
+
+EXAMPLES = {
+    example.name: example
+    for example in (
+        Example("linear_3d", _linear_model, "frame "),
+        # No mouse under Xvfb: --demo draws a "2" stroke by stroke.
+        Example("digits", _digits_model, "drawn: ", ("--demo",)),
+        Example("agents", _policy_model, "frame "),
+    )
+}
+
+
+def _project(work: Path, example: Example = EXAMPLES["linear_3d"]) -> Path:
+    project = work / example.name
+    shutil.copytree(REPO_ROOT / "examples" / example.name, project)
+    (project / "models").mkdir(exist_ok=True)
+    example.make_models(project / "models")
     return project
+
+
+def _use_template(project: Path, template: Path, arch: str) -> None:
+    """Points the project's Linux preset at `template` for `arch` (a custom template)."""
+    presets = project / "export_presets.cfg"
+    text = presets.read_text(encoding="utf-8")
+    text = re.sub(r'custom_template/release=".*"', f'custom_template/release="{template}"', text)
+    text = re.sub(r'binary_format/architecture=".*"', f'binary_format/architecture="{arch}"', text)
+    presets.write_text(text, encoding="utf-8")
 
 
 def _wait_for(path: Path, process: subprocess.Popen, timeout: float) -> None:
@@ -172,63 +228,84 @@ def editor(godot: Path, out: Path, driver: str) -> int:
     return 0 if all(d > 0.01 for d in deviations) else 1
 
 
-def game(godot: Path, out: Path, seconds: float) -> int:
+def game(godot: Path, out: Path, seconds: float, example: Example, template: Path | None, arch: str) -> int:
     _need_tools()
-    templates = export_templates_dir()
-    if not (templates / f"linux_release.{binary_name('editor').rsplit('.', 1)[1]}").is_file():
-        raise SystemExit(f"no export templates in {templates}; build them: .venv/bin/scons platform=linuxbsd profile=full templates")
+    cross = toolchain(arch)
+    if template is None:
+        template = export_templates_dir() / f"linux_release.{arch}"
+        if not template.is_file():
+            raise SystemExit(f"no {template}; build it: .venv/bin/scons platform=linuxbsd profile=full templates arch={arch}"
+                             f" (or pass --template)")
     with tempfile.TemporaryDirectory() as work:
-        project = _project(Path(work))
-        exported = Path(work) / "exported" / "linear_3d.x86_64"
+        project = _project(Path(work), example)
+        _use_template(project, template.resolve(), arch)
+        exported = Path(work) / "exported" / f"{example.name}.{arch}"
         exported.parent.mkdir()
         export = subprocess.run([str(godot), "--headless", "--path", str(project), "--export-release", "Linux", str(exported)],
                                 capture_output=True, text=True, timeout=900)
         if export.returncode != 0:
             print(export.stdout[-3000:], export.stderr[-3000:])
             return 1
-        moved = Path(work) / "shipped" / "Linear 3D"
+        moved = Path(work) / "shipped" / example.name
         moved.parent.mkdir()
         shutil.move(exported.parent, moved)
+        binary = moved / exported.name
         print("Exported folder:")
         for path in sorted(moved.iterdir()):
             print(f"  {path.name:40s} {path.stat().st_size / 1e6:7.1f} MB")
-        ldd = subprocess.run(["ldd", str(moved / "linear_3d.x86_64")], capture_output=True, text=True).stdout
-        ours = [line for line in ldd.splitlines() if "executorch" in line.lower()]
-        print(f"ldd: {len(ldd.splitlines())} libraries, none of them ExecuTorch's (it is linked in)" if not ours
-              else "ldd (ExecuTorch libraries, unexpected):\n" + "\n".join(ours))
+        print(subprocess.run(["file", str(binary)], capture_output=True, text=True).stdout.strip())
+        needed = [line.split("[", 1)[1].rstrip("]") for line in
+                  subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True).stdout.splitlines() if "(NEEDED)" in line]
+        print(f"readelf -d: needs {', '.join(needed)}")
+        if any("executorch" in name.lower() for name in needed):
+            print("(an ExecuTorch library is needed: unexpected, it is linked in)")
         xvfb, environment = _start_xvfb()
+        # Another architecture's game runs under the emulator, on OpenGL: Mesa's
+        # software Vulkan for it is a second JIT under emulation.
+        driver = ["--rendering-driver", "vulkan"] if not cross.cross else ["--rendering-driver", "opengl3"]
         LOGS.mkdir(parents=True, exist_ok=True)
-        log_path = LOGS / "game.log"
+        log_path = LOGS / f"game-{example.name}-{arch}.log"
+        shot = out / (f"game-{example.name.replace('_', '-')}" + (f"-{arch}" if cross.cross else "") + ".png")
         with log_path.open("w") as log:
-            process = subprocess.Popen([str(moved / "linear_3d.x86_64"), "--rendering-driver", "vulkan", "--resolution", "960x540",
-                                        "--position", "0,0"], env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=moved.parent)
+            command = [*cross.emulator(), str(binary), *driver, "--resolution", "960x540", "--position", "0,0",
+                       *(["--", *example.arguments] if example.arguments else [])]
+            print("$ " + " ".join(command), flush=True)
+            process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=moved.parent)
             try:
                 time.sleep(seconds)
-                deviation = _screenshot(environment, out / "game-linear-3d.png", "100%")
-                subprocess.run(["convert", str(out / "game-linear-3d.png"), "-crop", "960x540+0+0", "+repage",
-                                "PNG8:" + str(out / "game-linear-3d.png")], check=True)
+                deviation = _screenshot(environment, shot, "100%")
+                subprocess.run(["convert", str(shot), "-crop", "960x540+0+0", "+repage", "PNG8:" + str(shot)], check=True)
             finally:
                 process.terminate()
                 process.wait(timeout=30)
                 xvfb.terminate()
-        frames = [line for line in log_path.read_text(errors="replace").splitlines() if line.startswith("frame ")]
-        print("Predictions the game printed:")
-        print("".join(f"  {line}\n" for line in frames[-5:]), end="")
-    return 0 if deviation > 0.01 and frames else 1
+        output = log_path.read_text(errors="replace").splitlines()
+        renderer = next((line.strip() for line in output if "OpenGL API" in line or "Using Device" in line), "(no renderer line)")
+        lines = [line for line in output if line.startswith(example.printed)]
+        print(f"renderer: {renderer}")
+        print("What the game printed:")
+        print("".join(f"  {line}\n" for line in lines[-5:]), end="")
+    return 0 if deviation > 0.01 and lines else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.gui_check", description=__doc__.splitlines()[0])
     parser.add_argument("what", choices=("editor", "game"))
-    parser.add_argument("--godot", type=Path, default=REPO_ROOT / "bin" / binary_name("editor"))
+    parser.add_argument("--godot", type=Path, default=REPO_ROOT / "bin" / binary_name("editor"),
+                        help="the editor (game: it exports; the headless editor will do)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs")
     parser.add_argument("--driver", choices=("vulkan", "opengl3"), default="vulkan")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the game runs before its screenshot")
+    parser.add_argument("--example", choices=tuple(EXAMPLES), default="linear_3d", help="game: which example")
+    parser.add_argument("--template", type=Path, help="game: the release template (default: the installed one)")
+    parser.add_argument("--arch", choices=tuple(ARCHITECTURES), default=host_arch(), help="game: the template's architecture")
     args = parser.parse_args(argv)
     if not args.godot.is_file():
         raise SystemExit(f"no editor at {args.godot}; build it: .venv/bin/scons platform=linuxbsd profile=full target=editor")
     args.out.mkdir(parents=True, exist_ok=True)
-    return editor(args.godot, args.out, args.driver) if args.what == "editor" else game(args.godot, args.out, args.seconds)
+    if args.what == "editor":
+        return editor(args.godot, args.out, args.driver)
+    return game(args.godot, args.out, args.seconds, EXAMPLES[args.example], args.template, args.arch)
 
 
 if __name__ == "__main__":
