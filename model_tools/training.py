@@ -127,19 +127,15 @@ def _shift(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def digits_spec(model: DigitsCNN, data: DigitsData) -> ModelSpec:
-    """The trained model as an export spec: [1, 1, 8, 8] -> [1, 10], one drawing at a time.
+    """The trained model as an export spec: [1, 1, 8, 8] -> [1, 10], one drawing at a
+    time, calibrated for int8-static on training images (real data, not noise).
 
     Static, not a dynamic batch: XNNPACK's lowering of a convolution on a dynamic
     batch recorded an upper bound of 15 whatever bound was asked for (measured with
     executorch 1.5.1: Dim max=512 gave [15, 1, 8, 8] in the .pte; a linear layer
     keeps its bound), so a batched digits program would refuse 16 images or more."""
-    return ModelSpec(model, (data.held_out_images[:1],))
-
-
-def digits_spec_with_calibration(model: DigitsCNN, data: DigitsData) -> ModelSpec:
-    """digits_spec, calibrated for int8-static on the training images (real data, not noise)."""
     calibration = tuple((image,) for image in data.train_images[:256].split(1))
-    return digits_spec(model, data)._replace(calibration=calibration)
+    return ModelSpec(model, (data.held_out_images[:1],), calibration=calibration)
 
 
 @dataclass(frozen=True)
@@ -162,7 +158,7 @@ def export_digits(model: DigitsCNN, data: DigitsData, out_path, quantize: str | 
     from model_tools.pte_runtime import load_method
 
     started = time.perf_counter()
-    path = export_spec("digits", digits_spec_with_calibration(model, data), out_path, "xnnpack", quantize=quantize, log=log)
+    path = export_spec("digits", digits_spec(model, data), out_path, "xnnpack", quantize=quantize, log=log)
     with torch.no_grad():
         eager = model(data.held_out_images)
     method = load_method(path)
@@ -261,6 +257,7 @@ def train_policy(steps: int = 3000, seed: int = 0, log: Log = print) -> tuple[Po
     optimizer = torch.optim.Adam(policy.parameters(), lr=2e-3)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     held_out = policy_observations(4096, torch.Generator().manual_seed(seed + 1))
+    target = steering_rule(held_out)
     started = time.perf_counter()
     for step in range(1, steps + 1):
         observations = policy_observations(512, generator)
@@ -269,12 +266,10 @@ def train_policy(steps: int = 3000, seed: int = 0, log: Log = print) -> tuple[Po
         loss.backward()
         optimizer.step()
         scheduler.step()
-        if step == 1 or step % 1000 == 0 or step == steps:
+        if step == 1 or step % 1000 == 0 or step == steps:  # the last step is always measured
             with torch.no_grad():
-                error = float((policy(held_out) - steering_rule(held_out)).abs().mean())
+                error = float((policy(held_out) - target).abs().mean())
             log(f"  step {step}/{steps}: held-out mean abs error {error:.4f} ({time.perf_counter() - started:.1f} s)")
-    with torch.no_grad():
-        error = float((policy(held_out) - steering_rule(held_out)).abs().mean())
     return policy.eval(), error
 
 
